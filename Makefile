@@ -1,0 +1,51 @@
+# exchange-connector — see README.md.
+#   make demo   runs the product end to end on this machine
+#   make test   runs every test against real Redis and PostgreSQL
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+SHELL    := /bin/bash
+
+.PHONY: all build test lint demo services stop-services clean fuzz
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# services makes Redis and PostgreSQL available (the machine's own when they
+# answer, private ones under var/ otherwise) and writes var/services.env.
+services:
+	@deploy/local/services.sh
+
+stop-services:
+	@deploy/local/stop.sh
+
+# test runs all tests with the race detector. REQUIRE_INTEGRATION=1 turns a
+# missing database or Redis into a failure instead of a skip.
+test: services
+	set -a && . var/services.env && set +a && \
+	TEST_POSTGRES_URL="$$POSTGRES_URL" TEST_REDIS_URL="$$REDIS_URL" REQUIRE_INTEGRATION=1 \
+	$(GO) test -race -count=1 $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+# demo runs the product against the demo CRM in a fresh SQLite database
+# under var/demo.
+demo: build services
+	@deploy/local/demo.sh
+
+# fuzz runs each fuzz test for a short while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' internal | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$spec/*_test.go | cut -c6-); do \
+	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$spec || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Makes every service the tests and the demo need available and writes
+# their addresses to var/services.env (KEY=VALUE, for `set -a; . file`).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+mkdir -p "$root/var"
+here=$(dirname "$0")
+{
+  "$here/redis.sh"
+  "$here/postgres.sh"
+} > "$root/var/services.env.tmp"
+mv "$root/var/services.env.tmp" "$root/var/services.env"
+cat "$root/var/services.env" >&2

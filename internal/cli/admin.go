@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the database schema",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.store(cmd.Context()) // opening migrates
+			if err != nil {
+				return err
+			}
+			cur, _, err := st.SchemaVersion(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "database schema at version %d (%s)\n", cur, st.Dialect())
+			return nil
+		},
+	}
+}
+
+func (a *app) importCommand() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "import --crm FILE",
+		Short: "Load employees, customers, contacts, leads, opportunities and settings from a CRM export",
+		Long: "Loads the JSON CRM export (DESIGN §4). Rows are matched by ID: new ones are inserted, changed ones\n" +
+			"updated, equal ones left alone, so importing the same file twice changes nothing. Rows missing from\n" +
+			"the file are kept. An invalid file imports nothing.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := readCRM(path)
+			if err != nil {
+				return err
+			}
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			stats, err := st.ImportCRM(cmd.Context(), f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			tables := make([]string, 0, len(stats))
+			for t := range stats {
+				tables = append(tables, t)
+			}
+			sort.Strings(tables)
+			for _, t := range tables {
+				s := stats[t]
+				fmt.Fprintf(a.stdout, "%-14s %d new, %d updated, %d unchanged\n", t+":", s.Inserted, s.Updated, s.Unchanged)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "crm", "", "the CRM export (JSON)")
+	_ = cmd.MarkFlagRequired("crm")
+	return cmd
+}
+
+// readCRM parses a CRM file without checking references, which the store
+// checks against the database as well.
+func readCRM(path string) (*crmfile.File, error) {
+	f, err := openInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	crm, err := crmfile.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return crm, nil
+}
+
+func (a *app) mailboxCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "mailbox", Short: "List, enable and disable employees' Exchange mailboxes"}
+	var all bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Print one line per enabled mailbox: address, employee ID, name, state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			mbs, err := st.Mailboxes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, m := range mbs {
+				if all || m.Syncable() {
+					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+				}
+			}
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&all, "all", false, "also list disabled, access-denied and inactive mailboxes")
+	cmd.AddCommand(list, a.mailboxSwitch("enable", false), a.mailboxSwitch("disable", true))
+	return cmd
+}
+
+func (a *app) mailboxSwitch(verb string, disabled bool) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " MAILBOX|EMPLOYEE-EMAIL|EMPLOYEE-ID",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " syncing of an employee's mailbox",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			m, err := st.FindMailbox(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if err := st.SetMailboxDisabled(cmd.Context(), m.EmployeeID, disabled); err != nil {
+				return err
+			}
+			m, err = st.MailboxByEmployee(cmd.Context(), m.EmployeeID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+			return nil
+		},
+	}
+}
+
+func (a *app) settingsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "settings", Short: "Read and change the connector's settings"}
+	get := &cobra.Command{
+		Use:   "get [KEY]",
+		Short: "Print one setting's value, or every setting as KEY=VALUE",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				v, err := st.Setting(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, v)
+				return nil
+			}
+			for _, key := range store.SettingKeys() {
+				v, err := st.Setting(cmd.Context(), key)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s=%s\n", key, v)
+			}
+			return nil
+		},
+	}
+	set := &cobra.Command{
+		Use:   "set KEY VALUE",
+		Short: "Change a setting (lists: JSON array or comma-separated)",
+		Long:  "Known settings:\n" + settingsHelp(),
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := st.SetSetting(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			v, err := st.Setting(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s=%s\n", args[0], v)
+			return nil
+		},
+	}
+	cmd.AddCommand(get, set)
+	return cmd
+}
+
+func settingsHelp() string {
+	var b strings.Builder
+	for _, k := range store.SettingKeys() {
+		fmt.Fprintf(&b, "  %-26s %s\n", k, store.SettingHelp(k))
+	}
+	return b.String()
+}
+
+func (a *app) configCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration with passwords redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			return cfg.Show(a.stdout)
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dedesales/exchange-connector/internal/secret"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/spf13/cobra"
+)
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	tenantRE = regexp.MustCompile(`^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+)$`)
+)
+
+func (a *app) credentialsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (the secret is encrypted at rest)"}
+	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsShowCommand())
+	return cmd
+}
+
+type credentialFlags struct {
+	tenantID, clientID, secretFile, expires string
+}
+
+func (a *app) credentialsSetCommand() *cobra.Command {
+	var f credentialFlags
+	cmd := &cobra.Command{
+		Use:   "set --tenant-id T --client-id C --secret-file F [--expires YYYY-MM-DD]",
+		Short: "Store the app's credentials, replacing the active ones",
+		Long: "Stores tenant ID, client (application) ID and client secret. The secret is read from a file\n" +
+			"(or - for standard input), never from the command line, and stored encrypted under the master key.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.addCredential(cmd.Context(), cmd.InOrStdin(), f, true)
+		},
+	}
+	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID, a GUID or a verified domain")
+	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID, a GUID")
+	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the client secret value, or - for standard input")
+	cmd.Flags().StringVar(&f.expires, "expires", "", "the secret's expiry date as shown in Entra (YYYY-MM-DD)")
+	for _, name := range []string{"tenant-id", "client-id", "secret-file"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func (a *app) addCredential(ctx context.Context, stdin io.Reader, f credentialFlags, replace bool) error {
+	if !tenantRE.MatchString(f.tenantID) {
+		return fmt.Errorf("--tenant-id %q is neither a GUID nor a domain name", f.tenantID)
+	}
+	if !guidRE.MatchString(f.clientID) {
+		return fmt.Errorf("--client-id %q is not a GUID (the application (client) ID from Entra)", f.clientID)
+	}
+	var expires *time.Time
+	if f.expires != "" {
+		t, err := time.Parse(time.DateOnly, f.expires)
+		if err != nil {
+			return fmt.Errorf("--expires %q is not a date YYYY-MM-DD", f.expires)
+		}
+		// Entra secrets expire at the end of the shown day at the latest; count from its start to be safe.
+		expires = &t
+	}
+	value, err := readSecret(stdin, f.secretFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	key, created, err := secret.LoadOrCreateKey(cfg.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(a.stderr, "connector: created a new master key in %s (back it up; without it the stored secret cannot be read)\n", cfg.MasterKeyFile)
+	}
+	sealed, err := key.Seal(value, store.SecretContext(f.tenantID, f.clientID))
+	if err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	c := store.Credential{TenantID: f.tenantID, ClientID: f.clientID, SecretSealed: sealed, SecretHint: secretHint(value), ExpiresAt: expires}
+	id, err := st.AddCredential(ctx, c, replace)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "stored credential %d for tenant %s, client %s, secret %s\n", id, f.tenantID, f.clientID, c.SecretHint)
+	return nil
+}
+
+// readSecret reads a secret from a file or standard input ("-"), trimming
+// the trailing newline an editor or echo adds.
+func readSecret(stdin io.Reader, path string) (string, error) {
+	var (
+		data []byte
+		err  error
+	)
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(stdin, 64<<10))
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("--secret-file: %w", err)
+	}
+	value := strings.TrimRight(string(data), "\r\n")
+	if strings.TrimSpace(value) == "" {
+		return "", errors.New("--secret-file: the secret is empty")
+	}
+	if strings.ContainsAny(value, "\r\n") {
+		return "", errors.New("--secret-file: the secret spans several lines; the file must hold only the secret value")
+	}
+	return value, nil
+}
+
+// secretHint is what Entra itself shows of a secret: its first three characters.
+func secretHint(v string) string {
+	r := []rune(v)
+	if len(r) > 3 {
+		r = r[:3]
+	}
+	return string(r) + "…"
+}
+
+func (a *app) credentialsShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Print tenant, client ID, secret hint and expiry of the active credentials (never the secret)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			creds, err := st.ActiveCredentials(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(creds) == 0 {
+				return errors.New("no credentials stored; run `connector credentials set`")
+			}
+			key, err := secret.LoadKey(a.cfg.MasterKeyFile)
+			if err != nil {
+				return err
+			}
+			var failed error
+			for _, c := range creds {
+				state := "decrypts with " + key.String()
+				if _, err := key.Open(c.SecretSealed, store.SecretContext(c.TenantID, c.ClientID)); err != nil {
+					state = "CANNOT BE DECRYPTED: " + err.Error()
+					failed = fmt.Errorf("credential %d cannot be decrypted with the master key in %s: %w", c.ID, a.cfg.MasterKeyFile, err)
+				}
+				fmt.Fprintf(a.stdout, "credential %d\n  tenant:    %s\n  client id: %s\n  secret:    %s (%s)\n  expires:   %s\n",
+					c.ID, c.TenantID, c.ClientID, c.SecretHint, state, expiry(c.ExpiresAt, time.Now()))
+				if c.LastError != "" {
+					fmt.Fprintf(a.stdout, "  last error: %s\n", c.LastError)
+				}
+			}
+			return failed
+		},
+	}
+}
+
+func expiry(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "unknown (set it with --expires)"
+	}
+	days := int(t.Sub(now).Hours() / 24)
+	switch {
+	case t.Before(now):
+		return fmt.Sprintf("%s (EXPIRED %d days ago)", t.Format(time.DateOnly), -days)
+	default:
+		return fmt.Sprintf("%s (%d days left)", t.Format(time.DateOnly), days)
+	}
+}

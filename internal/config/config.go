@@ -1,0 +1,220 @@
+// Package config loads the connector's configuration: defaults, then a YAML
+// file, then CONNECTOR_* environment variables, each overriding the one
+// before. Load validates the result and says which key is wrong and why.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// EnvPrefix is the prefix of every environment variable the connector reads.
+const EnvPrefix = "CONNECTOR_"
+
+// DefaultFile is read when --config is not given and the file exists.
+const DefaultFile = "configs/connector.yaml"
+
+// Config is the whole configuration. Keys in YAML are the koanf tags; the
+// environment variable of a key is CONNECTOR_ followed by the upper-cased key.
+type Config struct {
+	// DatabaseURL: sqlite:///abs/path.db, sqlite://relative.db or postgres://…
+	DatabaseURL string `koanf:"database_url"`
+	// RedisURL: the Redis that holds the job queues.
+	RedisURL string `koanf:"redis_url"`
+	// Listen: the address the HTTP server listens on.
+	Listen string `koanf:"listen"`
+	// PublicURL: the HTTPS base URL Microsoft Graph posts notifications to.
+	PublicURL string `koanf:"public_url"`
+	// GraphURL: the Microsoft Graph base URL including the version.
+	GraphURL string `koanf:"graph_url"`
+	// AuthorityURL: the Entra ID (Azure AD) authority host.
+	AuthorityURL string `koanf:"authority_url"`
+	// ExtraCAFile: a PEM file of further CAs to trust for Graph and Entra.
+	ExtraCAFile string `koanf:"extra_ca_file"`
+	// MasterKeyFile: the key that encrypts secrets at rest; created when absent.
+	MasterKeyFile string `koanf:"master_key_file"`
+	// DocumentsURL: file:///abs/dir or the WebDAV URL of the document store.
+	DocumentsURL string `koanf:"documents_url"`
+	// OpsPasswordFile: the bcrypt hash or password for the /ops pages.
+	OpsPasswordFile string `koanf:"ops_password_file"`
+	// LogLevel: debug, info, warn or error.
+	LogLevel string `koanf:"log_level"`
+	// LogFormat: text or json.
+	LogFormat string `koanf:"log_format"`
+}
+
+// Defaults returns the configuration used when nothing else is set.
+func Defaults() Config {
+	return Config{
+		DatabaseURL:   "sqlite://var/connector.db",
+		RedisURL:      "redis://127.0.0.1:6379/0",
+		Listen:        ":8080",
+		GraphURL:      "https://graph.microsoft.com/v1.0",
+		AuthorityURL:  "https://login.microsoftonline.com",
+		MasterKeyFile: "var/master.key",
+		DocumentsURL:  "file://var/documents",
+		LogLevel:      "info",
+		LogFormat:     "text",
+	}
+}
+
+// Load reads the configuration. path is the YAML file; an empty path means
+// DefaultFile if it exists. environ supplies the environment (os.Environ when nil).
+func Load(path string, environ func() []string) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(toMap(Defaults()), "."), nil); err != nil {
+		return nil, fmt.Errorf("config: defaults: %w", err)
+	}
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err == nil {
+			path = DefaultFile
+		}
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config: reading %s: %w", path, err)
+		}
+	}
+	if environ == nil {
+		environ = os.Environ
+	}
+	envProvider := env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: environ,
+		TransformFunc: func(key, value string) (string, any) {
+			return strings.ToLower(strings.TrimPrefix(key, EnvPrefix)), value
+		},
+	})
+	if err := k.Load(envProvider, nil); err != nil {
+		return nil, fmt.Errorf("config: environment: %w", err)
+	}
+	if err := checkKeys(k.Keys()); err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkKeys refuses keys the connector does not know, so that a typo in the
+// YAML file or an environment variable does not go unnoticed.
+func checkKeys(keys []string) error {
+	known := toMap(Config{})
+	var errs []error
+	for _, key := range keys {
+		if _, ok := known[key]; !ok {
+			errs = append(errs, fmt.Errorf("config: unknown key %q (environment variable %s%s)", key, EnvPrefix, strings.ToUpper(key)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks every key and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s (%s%s): %s", key, EnvPrefix, strings.ToUpper(key), fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := c.Database(); err != nil {
+		bad("database_url", "%v", err)
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		bad("redis_url", "%q is not a redis://, rediss:// or unix:// URL", redactURL(c.RedisURL))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port (e.g. :8080)", c.Listen)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			bad("public_url", "%q is not an absolute https:// URL", c.PublicURL)
+		}
+	}
+	for key, v := range map[string]string{"graph_url": c.GraphURL, "authority_url": c.AuthorityURL} {
+		if u, err := url.Parse(v); err != nil || u.Host == "" || u.Scheme != "https" {
+			bad(key, "%q is not an absolute https:// URL", v)
+		}
+	}
+	if c.ExtraCAFile != "" {
+		if _, err := os.Stat(c.ExtraCAFile); err != nil {
+			bad("extra_ca_file", "%v", err)
+		}
+	}
+	if c.MasterKeyFile == "" {
+		bad("master_key_file", "must not be empty")
+	}
+	if u, err := url.Parse(c.DocumentsURL); err != nil || (u.Scheme != "file" && u.Scheme != "http" && u.Scheme != "https") {
+		bad("documents_url", "%q is not a file:// or WebDAV http(s):// URL", redactURL(c.DocumentsURL))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "%q is not one of text, json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// Database returns the driver ("sqlite" or "postgres") and its data source
+// name for DatabaseURL. SQLite paths that are not absolute are relative to
+// the working directory.
+func (c *Config) Database() (driver, dsn string, err error) {
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return "", "", fmt.Errorf("%q is not a URL: %w", redactURL(c.DatabaseURL), err)
+	}
+	switch u.Scheme {
+	case "sqlite", "sqlite3":
+		// sqlite:///abs/path.db has an empty host; sqlite://relative.db puts
+		// the first path segment into the host.
+		p := u.Host + u.Path
+		if u.Host == "" && strings.HasPrefix(u.Path, "/") {
+			p = u.Path
+		}
+		if p == "" {
+			return "", "", errors.New("sqlite URL has no file path (want sqlite:///abs/path.db or sqlite://relative.db)")
+		}
+		return "sqlite", filepath.Clean(p), nil
+	case "postgres", "postgresql":
+		return "postgres", c.DatabaseURL, nil
+	default:
+		return "", "", fmt.Errorf("unsupported scheme %q (want sqlite:// or postgres://)", u.Scheme)
+	}
+}
+
+// toMap flattens c into koanf keys.
+func toMap(c Config) map[string]any {
+	return map[string]any{
+		"database_url":      c.DatabaseURL,
+		"redis_url":         c.RedisURL,
+		"listen":            c.Listen,
+		"public_url":        c.PublicURL,
+		"graph_url":         c.GraphURL,
+		"authority_url":     c.AuthorityURL,
+		"extra_ca_file":     c.ExtraCAFile,
+		"master_key_file":   c.MasterKeyFile,
+		"documents_url":     c.DocumentsURL,
+		"ops_password_file": c.OpsPasswordFile,
+		"log_level":         c.LogLevel,
+		"log_format":        c.LogFormat,
+	}
+}

@@ -1,0 +1,142 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func environ(kv ...string) func() []string { return func() []string { return kv } }
+
+func TestLoadDefaults(t *testing.T) {
+	t.Chdir(t.TempDir()) // no configs/connector.yaml here
+	c, err := Load("", environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Defaults(), *c); diff != "" {
+		t.Errorf("mismatch (-want +got)\n%s", diff)
+	}
+}
+
+func TestLoadFileThenEnvironment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "database_url: postgres://u:pw@db.example/crm\nlisten: 127.0.0.1:9000\npublic_url: https://connector.example.com\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, environ("CONNECTOR_LISTEN=:9100", "OTHER_VAR=x", "CONNECTOR_LOG_LEVEL=debug"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://u:pw@db.example/crm" || c.Listen != ":9100" || c.LogLevel != "debug" || c.PublicURL != "https://connector.example.com" {
+		t.Errorf("loaded %+v", c)
+	}
+	driver, dsn, err := c.Database()
+	if err != nil || driver != "postgres" || dsn != c.DatabaseURL {
+		t.Errorf("Database() = %s, %s, %v", driver, dsn, err)
+	}
+}
+
+func TestValidationNamesKeyAndReason(t *testing.T) {
+	_, err := Load("", environ(
+		"CONNECTOR_DATABASE_URL=mysql://x/y",
+		"CONNECTOR_LISTEN=8080",
+		"CONNECTOR_GRAPH_URL=http://graph.example",
+		"CONNECTOR_LOG_LEVEL=loud",
+		"CONNECTOR_DOCUMENTS_URL=ftp://x",
+	))
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, want := range []string{
+		`database_url (CONNECTOR_DATABASE_URL): unsupported scheme "mysql"`,
+		`listen (CONNECTOR_LISTEN): "8080" is not host:port`,
+		`graph_url (CONNECTOR_GRAPH_URL): "http://graph.example" is not an absolute https:// URL`,
+		`log_level (CONNECTOR_LOG_LEVEL): "loud"`,
+		`documents_url (CONNECTOR_DOCUMENTS_URL)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestUnknownKeysAreRefused(t *testing.T) {
+	if _, err := Load("", environ("CONNECTOR_DATABASEURL=sqlite://x.db")); err == nil || !strings.Contains(err.Error(), "CONNECTOR_DATABASEURL") {
+		t.Errorf("unknown env key: err = %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("lisen: :80\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, environ()); err == nil || !strings.Contains(err.Error(), `unknown key "lisen"`) {
+		t.Errorf("unknown file key: err = %v", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), environ()); err == nil {
+		t.Error("missing explicit file: no error")
+	}
+}
+
+func TestSQLiteURLs(t *testing.T) {
+	for url, want := range map[string]string{
+		"sqlite:///var/lib/connector/c.db": "/var/lib/connector/c.db",
+		"sqlite://var/connector.db":        "var/connector.db",
+		"sqlite://connector.db":            "connector.db",
+	} {
+		c := Defaults()
+		c.DatabaseURL = url
+		driver, dsn, err := c.Database()
+		if err != nil || driver != "sqlite" || dsn != want {
+			t.Errorf("%s: got %s %s %v, want sqlite %s", url, driver, dsn, err, want)
+		}
+	}
+	c := Defaults()
+	c.DatabaseURL = "sqlite://"
+	if _, _, err := c.Database(); err == nil {
+		t.Error("sqlite:// without a path: no error")
+	}
+}
+
+func TestShowRedactsPasswords(t *testing.T) {
+	c := Defaults()
+	c.DatabaseURL = "postgres://crm:hunter2@db/crm?sslmode=require&password=also"
+	c.RedisURL = "redis://:topsecret@cache:6379/0"
+	var b strings.Builder
+	if err := c.Show(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, secret := range []string{"hunter2", "topsecret", "also"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Show leaks %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "crm:REDACTED@db") {
+		t.Errorf("Show lost the user name:\n%s", out)
+	}
+}
+
+// The example file documents every key with its default.
+func TestExampleFileDocumentsEveryKeyWithItsDefault(t *testing.T) {
+	const path = "../../configs/connector.example.yaml"
+	c, err := Load(path, environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Defaults(), *c); diff != "" {
+		t.Errorf("%s differs from Defaults() (-want +got)\n%s", path, diff)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range toMap(Defaults()) {
+		if !strings.Contains(string(data), "\n"+key+":") {
+			t.Errorf("%s does not document %s", path, key)
+		}
+	}
+}

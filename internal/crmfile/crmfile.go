@@ -1,0 +1,253 @@
+// Package crmfile reads the CRM export file that `connector import --crm`
+// loads and `connector match --crm` matches against (DESIGN §4): employees,
+// customers, contacts, leads, opportunities and settings as JSON.
+//
+// Parse is strict: unknown fields, duplicate IDs, dangling references,
+// unknown statuses and malformed addresses are errors that name the record
+// and the field, so an operator can fix the file.
+package crmfile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dedesales/exchange-connector/internal/address"
+	"github.com/dedesales/exchange-connector/internal/model"
+)
+
+// File is the CRM export.
+type File struct {
+	Employees     []model.Employee           `json:"employees"`
+	Customers     []model.Customer           `json:"customers"`
+	Contacts      []model.Contact            `json:"contacts"`
+	Leads         []model.Lead               `json:"leads"`
+	Opportunities []model.Opportunity        `json:"opportunities"`
+	Settings      map[string]json.RawMessage `json:"settings"`
+}
+
+// ReadFile parses and validates the file at path; references must resolve
+// within the file.
+func ReadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("crm file: %w", err)
+	}
+	f, err := Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Validate(nil); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse decodes the JSON strictly, record by record, so that an unknown or
+// mistyped field is reported with the record it is in. It does not
+// validate; call Validate.
+func Parse(r io.Reader) (*File, error) {
+	dec := json.NewDecoder(r)
+	var top map[string]json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		return nil, describeJSONError("", err)
+	}
+	if dec.More() {
+		return nil, errors.New("unexpected data after the JSON object")
+	}
+	var f File
+	sections := map[string]func(i int, raw json.RawMessage) error{
+		"employees":     appendRecord(&f.Employees),
+		"customers":     appendRecord(&f.Customers),
+		"contacts":      appendRecord(&f.Contacts),
+		"leads":         appendRecord(&f.Leads),
+		"opportunities": appendRecord(&f.Opportunities),
+	}
+	for key, raw := range top {
+		if key == "settings" {
+			if err := json.Unmarshal(raw, &f.Settings); err != nil {
+				return nil, describeJSONError("settings", err)
+			}
+			continue
+		}
+		add, ok := sections[key]
+		if !ok {
+			return nil, fmt.Errorf("unknown section %q (want employees, customers, contacts, leads, opportunities, settings)", key)
+		}
+		var records []json.RawMessage
+		if err := json.Unmarshal(raw, &records); err != nil {
+			return nil, describeJSONError(key, err)
+		}
+		for i, rec := range records {
+			if err := add(i, rec); err != nil {
+				return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+			}
+		}
+	}
+	return &f, nil
+}
+
+// appendRecord returns a function that decodes one record strictly and
+// appends it to *list.
+func appendRecord[T any](list *[]T) func(int, json.RawMessage) error {
+	return func(_ int, raw json.RawMessage) error {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return describeJSONError("", err)
+		}
+		*list = append(*list, v)
+		return nil
+	}
+}
+
+func describeJSONError(where string, err error) error {
+	if where != "" {
+		where += ": "
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tim *time.ParseError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("%smalformed JSON at byte %d: %w", where, syn.Offset, err)
+	case errors.As(err, &typ):
+		return fmt.Errorf("%sfield %s: expected %s, got JSON %s", where, typ.Field, typ.Type, typ.Value)
+	case errors.As(err, &tim):
+		return fmt.Errorf("%sa time is not in RFC 3339 form (2026-10-01T09:00:00Z): %q", where, tim.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%struncated JSON (unexpected end of file)", where)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%sempty input", where)
+	default:
+		return fmt.Errorf("%s%s", where, strings.TrimPrefix(err.Error(), "json: "))
+	}
+}
+
+// Validate checks every record. customerExists reports customers known
+// outside the file (the database); nil means only the file's customers count.
+// All problems are reported together.
+func (f *File) Validate(customerExists func(id int64) bool) error {
+	v := validator{}
+	customers := make(map[int64]bool)
+	v.employees(f.Employees)
+	for i, c := range f.Customers {
+		rec := fmt.Sprintf("customers[%d] (id %d)", i, c.ID)
+		v.id(rec, c.ID, "customer")
+		customers[c.ID] = true
+		v.required(rec, "name", c.Name)
+		v.optionalAddress(rec, "email", c.Email)
+		for j, d := range c.Domains {
+			if nd := address.NormalizeDomain(d); nd == "" || strings.ContainsAny(nd, "@ /") {
+				v.add("%s: domains[%d] %q: not a domain", rec, j, d)
+			}
+		}
+	}
+	known := func(id int64) bool { return customers[id] || (customerExists != nil && customerExists(id)) }
+	for i, c := range f.Contacts {
+		rec := fmt.Sprintf("contacts[%d] (id %d)", i, c.ID)
+		v.id(rec, c.ID, "contact")
+		v.ref(rec, c.CustomerID, known)
+		v.optionalAddress(rec, "email", c.Email)
+	}
+	for i, l := range f.Leads {
+		rec := fmt.Sprintf("leads[%d] (id %d)", i, l.ID)
+		v.id(rec, l.ID, "lead")
+		v.ref(rec, l.CustomerID, known)
+		if !model.ValidLeadStatus(l.Status) {
+			v.add("%s: status %q: not one of in_progress, deferred, won, lost, cancelled", rec, l.Status)
+		}
+		if l.CreatedAt.IsZero() {
+			v.add("%s: created_at: missing", rec)
+		}
+	}
+	for i, o := range f.Opportunities {
+		rec := fmt.Sprintf("opportunities[%d] (id %d)", i, o.ID)
+		v.id(rec, o.ID, "opportunity")
+		v.ref(rec, o.CustomerID, known)
+		if !model.ValidOpportunityStatus(o.Status) {
+			v.add("%s: status %q: not one of in_progress, won, lost, cancelled", rec, o.Status)
+		}
+		if o.CreatedAt.IsZero() {
+			v.add("%s: created_at: missing", rec)
+		}
+	}
+	return v.err()
+}
+
+// validator collects problems; at most maxProblems are reported.
+type validator struct {
+	problems []string
+	seen     map[string]bool
+}
+
+const maxProblems = 20
+
+func (v *validator) add(format string, args ...any) {
+	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+}
+
+func (v *validator) err() error {
+	switch n := len(v.problems); {
+	case n == 0:
+		return nil
+	case n > maxProblems:
+		return fmt.Errorf("%s (and %d more problems)", strings.Join(v.problems[:maxProblems], "; "), n-maxProblems)
+	default:
+		return errors.New(strings.Join(v.problems, "; "))
+	}
+}
+
+func (v *validator) employees(es []model.Employee) {
+	for i, e := range es {
+		rec := fmt.Sprintf("employees[%d] (id %d)", i, e.ID)
+		v.id(rec, e.ID, "employee")
+		v.required(rec, "name", e.Name)
+		v.optionalAddress(rec, "email", e.Email)
+		if e.ExchangeMailbox != nil {
+			v.optionalAddress(rec, "exchange_mailbox", *e.ExchangeMailbox)
+		}
+	}
+}
+
+func (v *validator) id(rec string, id int64, kind string) {
+	if id <= 0 {
+		v.add("%s: id: must be a positive number", rec)
+		return
+	}
+	if v.seen == nil {
+		v.seen = make(map[string]bool)
+	}
+	key := fmt.Sprintf("%s/%d", kind, id)
+	if v.seen[key] {
+		v.add("%s: id: a second %s with id %d", rec, kind, id)
+	}
+	v.seen[key] = true
+}
+
+func (v *validator) ref(rec string, customerID int64, known func(int64) bool) {
+	if !known(customerID) {
+		v.add("%s: customer_id %d: no such customer", rec, customerID)
+	}
+}
+
+func (v *validator) required(rec, field, value string) {
+	if strings.TrimSpace(value) == "" {
+		v.add("%s: %s: must not be empty", rec, field)
+	}
+}
+
+func (v *validator) optionalAddress(rec, field, value string) {
+	if strings.TrimSpace(value) == "" {
+		return
+	}
+	if _, ok := address.Normalize(value); !ok {
+		v.add("%s: %s %q: not an e-mail address", rec, field, value)
+	}
+}

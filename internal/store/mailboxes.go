@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dedesales/exchange-connector/internal/address"
+	"github.com/jmoiron/sqlx"
+)
+
+// Mailbox states as shown to operators.
+const (
+	MailboxEnabled      = "enabled"
+	MailboxDisabled     = "disabled"      // paused by an operator
+	MailboxAccessDenied = "access_denied" // outside the app's scope in Entra/Exchange
+	MailboxInactive     = "inactive"      // the employee is inactive in the CRM
+)
+
+// Mailbox is an employee's Exchange mailbox and the connector's view of it.
+type Mailbox struct {
+	EmployeeID     int64      `db:"employee_id" json:"employee_id"`
+	Name           string     `db:"name" json:"name"`
+	Email          string     `db:"email" json:"email"`
+	Address        string     `db:"address" json:"address"`
+	Active         bool       `db:"active" json:"active"`
+	Disabled       bool       `db:"disabled" json:"disabled"`
+	AccessDeniedAt *time.Time `db:"access_denied_at" json:"access_denied_at,omitempty"`
+	LastError      string     `db:"last_error" json:"last_error,omitempty"`
+	LastSyncAt     *time.Time `db:"last_sync_at" json:"last_sync_at,omitempty"`
+}
+
+// State summarises the mailbox for operators.
+func (m Mailbox) State() string {
+	switch {
+	case !m.Active:
+		return MailboxInactive
+	case m.Disabled:
+		return MailboxDisabled
+	case m.AccessDeniedAt != nil:
+		return MailboxAccessDenied
+	default:
+		return MailboxEnabled
+	}
+}
+
+// Syncable reports whether the connector should subscribe to and sync it.
+func (m Mailbox) Syncable() bool { return m.State() == MailboxEnabled }
+
+const mailboxSelect = `
+	SELECT e.id AS employee_id, e.name, e.email, e.mailbox_norm AS address, e.active,
+	       COALESCE(ms.disabled, FALSE) AS disabled, ms.access_denied_at,
+	       COALESCE(ms.last_error, '') AS last_error, ms.last_sync_at
+	FROM employees e LEFT JOIN mailbox_states ms ON ms.employee_id = e.id
+	WHERE e.mailbox_norm IS NOT NULL AND e.mailbox_norm <> ''`
+
+// Mailboxes lists every employee with an Exchange mailbox, by address.
+func (s *Store) Mailboxes(ctx context.Context) ([]Mailbox, error) {
+	var out []Mailbox
+	if err := s.db.SelectContext(ctx, &out, mailboxSelect+` ORDER BY e.mailbox_norm`); err != nil {
+		return nil, fmt.Errorf("store: mailboxes: %w", err)
+	}
+	return out, nil
+}
+
+// MailboxByEmployee returns the mailbox of an employee.
+func (s *Store) MailboxByEmployee(ctx context.Context, employeeID int64) (Mailbox, error) {
+	var m Mailbox
+	err := s.db.GetContext(ctx, &m, s.q(mailboxSelect+` AND e.id = ?`), employeeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Mailbox{}, fmt.Errorf("store: mailbox of employee %d: %w", employeeID, ErrNotFound)
+	}
+	if err != nil {
+		return Mailbox{}, fmt.Errorf("store: mailbox of employee %d: %w", employeeID, err)
+	}
+	return m, nil
+}
+
+// FindMailbox finds a mailbox by its address, the employee's e-mail or the
+// employee ID written as a number.
+func (s *Store) FindMailbox(ctx context.Context, ref string) (Mailbox, error) {
+	var m Mailbox
+	norm, _ := address.Normalize(ref)
+	err := s.db.GetContext(ctx, &m, s.q(mailboxSelect+` AND (e.mailbox_norm = ? OR e.email_norm = ? OR CAST(e.id AS TEXT) = ?)`), norm, norm, ref)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Mailbox{}, fmt.Errorf("store: no employee with an Exchange mailbox matches %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return Mailbox{}, fmt.Errorf("store: mailbox %q: %w", ref, err)
+	}
+	return m, nil
+}
+
+// SetMailboxDisabled pauses or resumes syncing a mailbox. Enabling also
+// clears an access-denied mark, so that the next run tries again.
+func (s *Store) SetMailboxDisabled(ctx context.Context, employeeID int64, disabled bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := `INSERT INTO mailbox_states (employee_id, disabled, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (employee_id) DO UPDATE SET disabled = excluded.disabled, updated_at = excluded.updated_at`
+		if !disabled {
+			q += `, access_denied_at = NULL, last_error = ''`
+		}
+		if _, err := tx.ExecContext(ctx, s.q(q), employeeID, disabled, s.now()); err != nil {
+			return fmt.Errorf("store: mailbox of employee %d: %w", employeeID, err)
+		}
+		return nil
+	})
+}
+
+// MarkMailboxAccessDenied records that Graph refused access to the mailbox;
+// it is not synced until an operator enables it again or a re-check succeeds.
+func (s *Store) MarkMailboxAccessDenied(ctx context.Context, employeeID int64, reason string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`
+		INSERT INTO mailbox_states (employee_id, access_denied_at, last_error, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (employee_id) DO UPDATE SET
+			access_denied_at = COALESCE(mailbox_states.access_denied_at, excluded.access_denied_at),
+			last_error = excluded.last_error, updated_at = excluded.updated_at`),
+		employeeID, s.now(), reason, s.now())
+	if err != nil {
+		return fmt.Errorf("store: mark mailbox of employee %d: %w", employeeID, err)
+	}
+	return nil
+}
