@@ -6,7 +6,7 @@ BIN      := bin
 PKGS     := ./...
 SHELL    := /bin/bash
 
-.PHONY: all build test lint demo services stop-services clean fuzz
+.PHONY: all build test lint demo services stop-services clean fuzz bench
 
 all: build
 
@@ -37,6 +37,12 @@ lint:
 # under var/demo.
 demo: build services
 	@deploy/local/demo.sh
+
+# bench runs the benchmarks behind docs/PERFORMANCE.md.
+bench: services
+	set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" REQUIRE_INTEGRATION=1 && \
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/match/ ./internal/subject/ ./internal/address/ && \
+	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/
 
 # fuzz runs each fuzz test for a short while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

@@ -70,6 +70,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.settingsCommand(),
 		a.credentialsCommand(),
 		a.configCommand(),
+		a.matchCommand(),
+		a.subjectCommand(),
 	)
 	return root
 }

@@ -1,0 +1,162 @@
+package match
+
+import (
+	"strings"
+
+	"github.com/dedesales/exchange-connector/internal/address"
+	"github.com/dedesales/exchange-connector/internal/model"
+)
+
+// Input is everything the matcher needs about one message except the
+// directory look-ups.
+type Input struct {
+	Message        model.Message     // Graph message
+	Mailbox        string            // owner's mailbox SMTP address
+	OwnerAddresses []string          // further addresses of the owner (employee e-mail)
+	Folder         []model.FolderRef // path below msgfolderroot, top-level first
+	Settings       model.Settings
+	// EmployeeAddresses are all employees' e-mails and mailboxes; they are
+	// never candidates.
+	EmployeeAddresses []string
+	// Rules, when set, is the compiled form of Settings and
+	// EmployeeAddresses (see NewRules) and is used instead of them. Callers
+	// that decide many messages should set it; when nil, every call
+	// compiles the settings again.
+	Rules *Rules
+}
+
+// rules returns the compiled rules of in.
+func (in *Input) rules() *Rules {
+	if in.Rules != nil {
+		return in.Rules
+	}
+	return NewRules(in.Settings, in.EmployeeAddresses)
+}
+
+// Prepared is the result of rules 1–4. When Done, Decision holds the final
+// (ignored) decision. Otherwise the caller looks up Addresses and Domains
+// and passes the result to Decide.
+type Prepared struct {
+	Done     bool
+	Decision Decision
+	// Direction is inbound or outbound once the folder rule passed.
+	Direction string
+	// Candidates are the normalised candidates after rule 3 (recorded in the
+	// decision).
+	Candidates []string
+	// Addresses are the candidates left after rule 4, in order: look up
+	// contacts and customers whose normalised e-mail equals each.
+	Addresses []string
+	// Domains are the distinct domains of Addresses, without free-mail
+	// (full_match_domains) domains, which rule 6 never compares by domain:
+	// look up customers whose e-mail domain or extra domain equals each.
+	Domains []string
+
+	rules *Rules
+}
+
+// Prepare applies rules 1–4.
+func Prepare(in *Input) Prepared {
+	if excludedFolder(in.Folder) {
+		return done(ignored(ReasonExcludedFolder, "", nil))
+	}
+	if in.Message.IsDraft {
+		return done(ignored(ReasonDraft, "", nil))
+	}
+	r := in.rules()
+	var o owner
+	o.init(in.Mailbox, in.OwnerAddresses)
+	sender, _ := address.Normalize(senderAddress(&in.Message))
+	dir := direction(in.Folder, &o, sender)
+	p := Prepared{Direction: dir, rules: r}
+	var spare []string
+	if dir == DirectionInbound {
+		p.Candidates, spare = collect(&o, r, sender)
+	} else {
+		p.Candidates, spare = collect(&o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
+	}
+	if len(p.Candidates) == 0 {
+		return done(ignored(ReasonInternal, dir, p.Candidates))
+	}
+	p.Addresses = dropIgnored(r, p.Candidates)
+	if len(p.Addresses) == 0 {
+		return done(ignored(ReasonIgnoredDomain, dir, p.Candidates))
+	}
+	p.Domains = lookupDomains(r, p.Addresses, spare)
+	return p
+}
+
+// done wraps a final decision.
+func done(d Decision) Prepared {
+	return Prepared{Done: true, Decision: d, Direction: d.Direction, Candidates: d.Candidates}
+}
+
+// excludedFolder reports whether the top-level folder is a well-known folder
+// other than inbox and sentitems. Leading msgfolderroot entries are skipped
+// in case the caller included the root.
+func excludedFolder(path []model.FolderRef) bool {
+	wk := topWellKnown(path)
+	return wk != "" && !strings.EqualFold(wk, "inbox") && !strings.EqualFold(wk, "sentitems")
+}
+
+// topWellKnown returns the well-known name of the top-level folder, "" for a
+// user folder or an empty path.
+func topWellKnown(path []model.FolderRef) string {
+	for _, f := range path {
+		if strings.EqualFold(f.WellKnownName, "msgfolderroot") || strings.EqualFold(f.WellKnownName, "root") {
+			continue
+		}
+		return strings.TrimSpace(f.WellKnownName)
+	}
+	return ""
+}
+
+// direction applies rule 2 to a considered folder; sender is normalised.
+func direction(path []model.FolderRef, o *owner, sender string) string {
+	switch wk := topWellKnown(path); {
+	case strings.EqualFold(wk, "inbox"):
+		return DirectionInbound
+	case strings.EqualFold(wk, "sentitems"):
+		return DirectionOutbound
+	}
+	if sender != "" && o.is(sender) {
+		return DirectionOutbound
+	}
+	return DirectionInbound
+}
+
+// senderAddress returns the raw sender address: from, else sender. An X.500
+// address is replaced by the SMTP address in the extended properties:
+// PidTagSentRepresentingSmtpAddress (0x5D02, the from address) when from is
+// used, then PidTagSenderSmtpAddress (0x5D01).
+func senderAddress(m *model.Message) string {
+	raw, isFrom := "", false
+	if m.From != nil && strings.TrimSpace(m.From.EmailAddress.Address) != "" {
+		raw, isFrom = m.From.EmailAddress.Address, true
+	} else if m.Sender != nil {
+		raw = m.Sender.EmailAddress.Address
+	}
+	if !address.IsX500(raw) {
+		return raw
+	}
+	if isFrom {
+		if v := extendedProperty(m, "String 0x5D02"); v != "" {
+			return v
+		}
+	}
+	if v := extendedProperty(m, "String 0x5D01"); v != "" {
+		return v
+	}
+	return raw
+}
+
+// extendedProperty returns the value of the single-value extended property
+// with the given ID (compared case-insensitively), or "".
+func extendedProperty(m *model.Message, id string) string {
+	for _, p := range m.SingleValueExtendedProperties {
+		if strings.EqualFold(strings.TrimSpace(p.ID), id) {
+			return strings.TrimSpace(p.Value)
+		}
+	}
+	return ""
+}
