@@ -1,0 +1,109 @@
+package graphsim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deltaRound follows a delta round to its deltaLink and returns the items.
+func (s *sim) deltaRound(start string, pageSize int) (items []map[string]any, pages int, deltaLink string) {
+	s.t.Helper()
+	next := start
+	for next != "" {
+		hdr := []string{"Prefer", fmt.Sprintf("odata.maxpagesize=%d", pageSize)}
+		code, h, page := s.graph("GET", strings.TrimPrefix(next, s.GraphURL()), nil, hdr...)
+		if code != http.StatusOK {
+			s.t.Fatalf("delta page: %d %v", code, page)
+		}
+		if !strings.Contains(h.Get("Preference-Applied"), "odata.maxpagesize") {
+			s.t.Errorf("Preference-Applied = %q", h.Get("Preference-Applied"))
+		}
+		pages++
+		for _, v := range page["value"].([]any) {
+			items = append(items, v.(map[string]any))
+		}
+		next, _ = page["@odata.nextLink"].(string)
+		if next != "" && !strings.Contains(next, "$skiptoken=") {
+			s.t.Errorf("nextLink without $skiptoken: %s", next)
+		}
+		if dl, ok := page["@odata.deltaLink"].(string); ok {
+			if !strings.Contains(dl, "$deltatoken=") {
+				s.t.Errorf("deltaLink without $deltatoken: %s", dl)
+			}
+			deltaLink = dl
+		}
+	}
+	return items, pages, deltaLink
+}
+
+func TestDelta(t *testing.T) {
+	s := startSim(t, nil, nil)
+	old := s.Now().Add(-40 * 24 * time.Hour)
+	s.addMessage(mailbox, "inbox", map[string]any{"subject": "too old", "receivedDateTime": formatTime(old)})
+	var ids []string
+	for i := 0; i < 25; i++ {
+		ids = append(ids, s.addMessage(mailbox, "inbox", map[string]any{"subject": fmt.Sprintf("m%d", i)}))
+	}
+	s.addMessage(mailbox, "sentitems", map[string]any{"subject": "other folder"})
+
+	since := formatTime(s.Now().Add(-30 * 24 * time.Hour))
+	start := "/users/" + mailbox + "/mailFolders/inbox/messages/delta?$select=subject,from,receivedDateTime,parentFolderId&$filter=" +
+		url.QueryEscape("receivedDateTime ge "+since)
+	items, pages, dl := s.deltaRound(start, 10)
+	if len(items) != 25 || pages != 3 || dl == "" {
+		t.Fatalf("initial round: %d items, %d pages, deltaLink %q", len(items), pages, dl)
+	}
+	for _, it := range items {
+		if _, ok := it["body"]; ok || it["subject"] == nil || it["id"] == nil {
+			t.Errorf("$select not honoured: %v", it)
+		}
+	}
+
+	// Nothing changed: an empty round.
+	items, _, dl = s.deltaRound(dl, 10)
+	if len(items) != 0 {
+		t.Errorf("idle round: %v", items)
+	}
+
+	// New message, a move out and a delete.
+	newID := s.addMessage(mailbox, "inbox", map[string]any{"subject": "new"})
+	if _, err := s.MoveMessage(ids[0], "deleteditems"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMessage(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	items, _, dl2 := s.deltaRound(dl, 10)
+	got := map[string]string{}
+	for _, it := range items {
+		if _, ok := it["@removed"]; ok {
+			got[it["id"].(string)] = "removed"
+		} else {
+			got[it["id"].(string)] = it["subject"].(string)
+		}
+	}
+	want := map[string]string{newID: "new", ids[0]: "removed", ids[1]: "removed"}
+	if fmt.Sprint(want) != fmt.Sprint(got) {
+		t.Errorf("second round = %v, want %v", got, want)
+	}
+
+	// Bad and expired tokens answer 410 syncStateNotFound.
+	code, _, e := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta?$deltatoken=bogus", nil)
+	if code != http.StatusGone || e["error"].(map[string]any)["code"] != "syncStateNotFound" {
+		t.Errorf("bogus token: %d %v", code, e)
+	}
+	if code, _, out := s.do("POST", "/_sim/delta/expire", map[string]any{"mailbox": mailbox}, nil); code != 200 || out["expired"] == float64(0) {
+		t.Errorf("expire: %d %v", code, out)
+	}
+	if code, _, _ := s.graph("GET", strings.TrimPrefix(dl2, s.GraphURL()), nil); code != http.StatusGone {
+		t.Errorf("expired token: %d", code)
+	}
+	// The SDK's delta() form works too.
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta()", nil); code != http.StatusOK {
+		t.Errorf("delta(): %d", code)
+	}
+}
