@@ -1,0 +1,109 @@
+package graph
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// preferImmutableID asks Graph for IDs that survive folder moves.
+const preferImmutableID = `IdType="ImmutableId"`
+
+// transport adds what every Graph request needs: the bearer token, the
+// immutable-ID preference and a slot of the mailbox's concurrency limit,
+// held until the response body is closed (a streamed download is a request
+// in progress for Exchange too).
+type transport struct {
+	base    http.RoundTripper
+	token   func(ctx context.Context) (string, error)
+	limiter Limiter
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	token, err := t.token(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Header.Set("Authorization", "Bearer "+token)
+	if p := r.Header.Get("Prefer"); p != "" {
+		if !strings.Contains(p, "IdType") {
+			r.Header.Set("Prefer", p+", "+preferImmutableID)
+		}
+	} else {
+		r.Header.Set("Prefer", preferImmutableID)
+	}
+	release := func() {}
+	if mb := mailboxOf(r.URL); mb != "" && t.limiter != nil {
+		rel, err := t.limiter.Acquire(r.Context(), strings.ToLower(mb))
+		if err != nil {
+			return nil, err
+		}
+		release = rel
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
+}
+
+// releasingBody gives the concurrency slot back when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// mailboxOf returns the user segment of a /users/{id}/… path: the key of
+// Exchange's per-mailbox limit.
+func mailboxOf(u *url.URL) string {
+	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
+	for i := 0; i+1 < len(parts); i++ {
+		if strings.EqualFold(parts[i], "users") {
+			seg, err := url.PathUnescape(parts[i+1])
+			if err != nil {
+				return parts[i+1]
+			}
+			return seg
+		}
+	}
+	return ""
+}
+
+// retryAfter reads a response's Retry-After (seconds or an HTTP date);
+// zero when absent.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return 0
+	}
+	return parseRetryAfter(resp.Header.Get("Retry-After"))
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

@@ -1,0 +1,92 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+type recordingRT struct{ got []*http.Request }
+
+func (r *recordingRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.got = append(r.got, req)
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("{}")), Header: http.Header{}}, nil
+}
+
+type countingLimiter struct{ acquired, released map[string]int }
+
+func (l *countingLimiter) Acquire(_ context.Context, key string) (func(), error) {
+	l.acquired[key]++
+	return func() { l.released[key]++ }, nil
+}
+
+func TestTransportAddsTokenPreferAndHoldsSlotUntilClose(t *testing.T) {
+	rec := &recordingRT{}
+	lim := &countingLimiter{acquired: map[string]int{}, released: map[string]int{}}
+	tr := &transport{base: rec, token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
+
+	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users/Anna.Berger%40dedenet.de/messages/1", nil)
+	req.Header.Set("Prefer", "odata.maxpagesize=50")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := rec.got[0]
+	if sent.Header.Get("Authorization") != "Bearer tok" || sent.Header.Get("Prefer") != `odata.maxpagesize=50, IdType="ImmutableId"` {
+		t.Errorf("headers: %v", sent.Header)
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Error("the caller's request was modified")
+	}
+	if lim.acquired["anna.berger@dedenet.de"] != 1 || lim.released["anna.berger@dedenet.de"] != 0 {
+		t.Errorf("slot before close: %v %v", lim.acquired, lim.released)
+	}
+	resp.Body.Close()
+	resp.Body.Close()
+	if lim.released["anna.berger@dedenet.de"] != 1 {
+		t.Errorf("slot after close: %v", lim.released)
+	}
+
+	req, _ = http.NewRequest("POST", "https://graph.example/v1.0/subscriptions", nil)
+	if _, err := tr.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if rec.got[1].Header.Get("Prefer") != `IdType="ImmutableId"` || len(lim.acquired) != 1 {
+		t.Errorf("subscriptions request: prefer %q, limiter %v", rec.got[1].Header.Get("Prefer"), lim.acquired)
+	}
+
+	failing := &transport{base: rec, token: func(context.Context) (string, error) { return "", errors.New("no token") }}
+	if _, err := failing.RoundTrip(req); err == nil || len(rec.got) != 2 {
+		t.Errorf("request sent without a token: %v", err)
+	}
+}
+
+func TestMailboxOf(t *testing.T) {
+	for path, want := range map[string]string{
+		"/v1.0/users/anna%40x.de/mailFolders/inbox": "anna@x.de",
+		"/v1.0/Users/4c1a7b1e/messages/1":           "4c1a7b1e",
+		"/v1.0/subscriptions/1":                     "",
+		"/v1.0/users":                               "",
+	} {
+		if got := mailboxOf(&url.URL{Path: path}); got != want {
+			t.Errorf("mailboxOf(%s) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	if d := parseRetryAfter("7"); d != 7*time.Second {
+		t.Errorf("seconds: %v", d)
+	}
+	if d := parseRetryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)); d < 50*time.Second || d > time.Minute {
+		t.Errorf("date: %v", d)
+	}
+	if d := parseRetryAfter("soon"); d != 0 {
+		t.Errorf("garbage: %v", d)
+	}
+}

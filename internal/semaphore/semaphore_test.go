@@ -1,0 +1,136 @@
+package semaphore
+
+import (
+	"context"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// testRedis connects to TEST_REDIS_URL (default redis://127.0.0.1:6379),
+// database 14, flushed for the test.
+func testRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.DB = 14
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("Redis at %s is required: %v", url, err)
+		}
+		t.Skipf("Redis does not answer: %v", err)
+	}
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rdb
+}
+
+func TestAtMostLimitHolders(t *testing.T) {
+	rdb := testRedis(t)
+	// Two "processes" sharing Redis.
+	a := New(rdb, "sem:", 4, 10*time.Second)
+	b := New(redis.NewClient(rdb.Options()), "sem:", 4, 10*time.Second)
+	var holders, most atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			release, err := s.Acquire(context.Background(), "anna@dedenet.de")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			n := holders.Add(1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond) // hold the slot for a moment of work
+			holders.Add(-1)
+			release()
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m > 4 || m < 2 {
+		t.Errorf("at most %d concurrent holders, want 2..4", m)
+	}
+	if n, _ := rdb.ZCard(context.Background(), "sem:anna@dedenet.de").Result(); n != 0 {
+		t.Errorf("%d leases left after all released", n)
+	}
+}
+
+func TestKeysAreIndependent(t *testing.T) {
+	rdb := testRedis(t)
+	s := New(rdb, "sem:", 1, 10*time.Second)
+	r1, err := s.Acquire(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r2, err := s.Acquire(ctx, "b")
+	if err != nil {
+		t.Fatalf("other key blocked: %v", err)
+	}
+	r2()
+}
+
+func TestAcquireGivesUpWithContext(t *testing.T) {
+	rdb := testRedis(t)
+	s := New(rdb, "sem:", 1, 10*time.Second)
+	r1, err := s.Acquire(context.Background(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Acquire(ctx, "k"); err == nil {
+		t.Fatal("second holder admitted at limit 1")
+	}
+}
+
+// A holder that dies without releasing (no renewal) frees its slot when the
+// lease runs out; a living holder keeps its slot past the lease by renewing.
+func TestLeasesOfDeadHoldersExpire(t *testing.T) {
+	rdb := testRedis(t)
+	s := New(rdb, "sem:", 1, 300*time.Millisecond)
+	if _, err := s.acquire(context.Background(), "dead", false); err != nil { // never released, never renewed
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	release, err := s.Acquire(ctx, "dead")
+	if err != nil {
+		t.Fatalf("slot of the dead holder never freed: %v", err)
+	}
+	defer release()
+
+	// The living holder renews: after several lease periods a newcomer is still refused.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if _, err := s.Acquire(ctx2, "dead"); err == nil {
+		t.Error("a renewed lease was taken over")
+	}
+}

@@ -1,0 +1,89 @@
+// Package jobs holds the connector's asynq tasks, in asynq's own style: a
+// type constant, a payload, a constructor and a handler per task, all
+// registered in one place (Register).
+package jobs
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Task types.
+const (
+	// TypeProcessMessage fetches one message, matches it and stores the activity.
+	TypeProcessMessage = "message:process"
+	// TypeLifecycle handles a Graph lifecycle event of a subscription.
+	TypeLifecycle = "subscription:lifecycle"
+	// TypeSyncMailbox runs the delta rounds of a mailbox's folders.
+	TypeSyncMailbox = "mailbox:sync"
+	// TypeEnsureSubscriptions creates, renews and recreates subscriptions.
+	TypeEnsureSubscriptions = "subscriptions:ensure"
+	// TypeFileAttachments files a message's attachments into the document store.
+	TypeFileAttachments = "attachments:file"
+)
+
+// Queues, most urgent first; the server weighs them 6:3:1.
+const (
+	QueueCritical = "critical" // notifications: the user is waiting
+	QueueDefault  = "default"  // syncs, attachments
+	QueueLow      = "low"      // housekeeping
+)
+
+// ProcessMessagePayload names a message from a change notification.
+type ProcessMessagePayload struct {
+	EmployeeID     int64     `json:"employee_id"`
+	UserID         string    `json:"user_id"` // the Graph user ID from the notification's resource
+	MessageID      string    `json:"message_id"`
+	SubscriptionID string    `json:"subscription_id"`
+	ChangeType     string    `json:"change_type"`
+	ETag           string    `json:"etag,omitempty"`
+	NotifiedAt     time.Time `json:"notified_at"`
+}
+
+// NewProcessMessageTask builds the task for a notified message. Its task ID
+// makes a redelivered notification (same message, same etag) a no-op while
+// the first is queued, whereas a later change of the same message (a draft
+// that was sent, a move, which change the etag) is processed again.
+func NewProcessMessageTask(p ProcessMessagePayload) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %s payload: %w", TypeProcessMessage, err)
+	}
+	id := taskID("msg", fmt.Sprint(p.EmployeeID), p.MessageID, p.ETag)
+	return asynq.NewTask(TypeProcessMessage, b, asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(12)), nil
+}
+
+// LifecyclePayload is a lifecycle event (reauthorizationRequired,
+// subscriptionRemoved, missed) of a subscription.
+type LifecyclePayload struct {
+	EmployeeID     int64     `json:"employee_id"`
+	SubscriptionID string    `json:"subscription_id"`
+	Event          string    `json:"event"`
+	NotifiedAt     time.Time `json:"notified_at"`
+}
+
+// NewLifecycleTask builds the task for a lifecycle event; repeats of the same
+// event within a minute collapse into one.
+func NewLifecycleTask(p LifecyclePayload) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %s payload: %w", TypeLifecycle, err)
+	}
+	id := taskID("life", fmt.Sprint(p.EmployeeID), p.SubscriptionID, p.Event, p.NotifiedAt.UTC().Truncate(time.Minute).Format(time.RFC3339))
+	return asynq.NewTask(TypeLifecycle, b, asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(20)), nil
+}
+
+// taskID joins its parts into a task ID, hashed so that any Graph ID fits.
+func taskID(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+}
