@@ -171,8 +171,8 @@ func TestMessageWithX500Sender(t *testing.T) {
 	x500 := "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=5f2c-anna.berger"
 	m := e.message(t, "sentitems", map[string]any{
 		"subject": "WG: Termin Inbetriebnahme", "body": map[string]any{"contentType": "text", "content": "Hallo"},
-		"from":         map[string]any{"emailAddress": map[string]any{"name": "Anna Berger", "address": x500}},
-		"toRecipients": []any{map[string]any{"emailAddress": map[string]any{"address": "Jonas.Weber@GMX.de"}}},
+		"from":                          map[string]any{"emailAddress": map[string]any{"name": "Anna Berger", "address": x500}},
+		"toRecipients":                  []any{map[string]any{"emailAddress": map[string]any{"address": "Jonas.Weber@GMX.de"}}},
 		"singleValueExtendedProperties": []any{map[string]any{"id": "String 0x5d01", "value": anna}},
 	})
 	got, err := e.client(t, nil).Message(context.Background(), anna, m.ID)
@@ -419,7 +419,9 @@ type localLimiter struct {
 	n     int
 }
 
-func newLocalLimiter(n int) *localLimiter { return &localLimiter{slots: map[string]chan struct{}{}, n: n} }
+func newLocalLimiter(n int) *localLimiter {
+	return &localLimiter{slots: map[string]chan struct{}{}, n: n}
+}
 
 func (l *localLimiter) Acquire(ctx context.Context, key string) (func(), error) {
 	l.mu.Lock()
