@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dedesales/exchange-connector/internal/match"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/jmoiron/sqlx"
+)
+
+// maxBodyText bounds the body text stored with an activity.
+const maxBodyText = 100_000
+
+// MessageRecord is a processed message: what Graph said, where it lies and
+// what the matcher decided.
+type MessageRecord struct {
+	EmployeeID int64
+	Message    model.Message
+	Folder     []model.FolderRef
+	Decision   match.Decision
+	Note       string // why, beyond the reason code (e.g. "fetched by delta")
+}
+
+// RecordResult says what RecordMessage did.
+type RecordResult struct {
+	// Outcome is imported, duplicate (the e-mail was already an activity,
+	// from another mailbox) or ignored.
+	Outcome    string
+	ActivityID int64 // 0 when ignored
+	// NewActivity is true when this call created the activity.
+	NewActivity bool
+}
+
+// RecordMessage stores a decision, and for an imported message its activity
+// with the mailbox link, in one transaction. It is idempotent and safe to
+// run concurrently: one e-mail (same internetMessageId, or without one the
+// same mailbox and immutable ID) is one activity however often and from
+// however many mailboxes it arrives.
+func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResult, error) {
+	var res RecordResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res = RecordResult{Outcome: r.Decision.Outcome}
+		if r.Decision.Imported() {
+			id, created, err := s.upsertActivity(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			linked, err := s.linkMailbox(ctx, tx, id, r)
+			if err != nil {
+				return err
+			}
+			res.ActivityID, res.NewActivity = id, created
+			if !created && linked {
+				res.Outcome = match.OutcomeDuplicate // first seen in another mailbox
+			}
+		}
+		return s.upsertDecision(ctx, tx, r, res)
+	})
+	if err != nil {
+		return RecordResult{}, fmt.Errorf("store: record message %s: %w", r.Message.ID, err)
+	}
+	return res, nil
+}
+
+// DedupeKey identifies an e-mail across mailboxes.
+func DedupeKey(employeeID int64, m model.Message) string {
+	if id := strings.TrimSpace(m.InternetMessageID); id != "" {
+		return "imid:" + id
+	}
+	return fmt.Sprintf("graph:%d:%s", employeeID, m.ID)
+}
+
+func (s *Store) upsertActivity(ctx context.Context, tx *sqlx.Tx, r MessageRecord) (id int64, created bool, err error) {
+	m, d := r.Message, r.Decision
+	key := DedupeKey(r.EmployeeID, m)
+	var imid *string
+	if v := strings.TrimSpace(m.InternetMessageID); v != "" {
+		imid = &v
+	}
+	body := ""
+	if m.Body != nil {
+		body = truncateUTF8(m.Body.Content, maxBodyText)
+	}
+	err = tx.GetContext(ctx, &id, s.q(`
+		INSERT INTO activities (customer_id, contact_id, lead_id, opportunity_id, direction, subject, body_text,
+			sent_at, received_at, internet_message_id, dedupe_key, conversation_id, rule, matched_address, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`),
+		d.CustomerID, d.ContactID, d.LeadID, d.OpportunityID, d.Direction, m.Subject, body,
+		utcPtr(m.SentDateTime), utcPtr(m.ReceivedDateTime), imid, key, m.ConversationID, d.Rule, d.MatchedAddress, s.now())
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("inserting activity: %w", err)
+	}
+	if err := tx.GetContext(ctx, &id, s.q(`SELECT id FROM activities WHERE dedupe_key = ?`), key); err != nil {
+		return 0, false, fmt.Errorf("finding activity: %w", err)
+	}
+	return id, false, nil
+}
+
+// linkMailbox records that the e-mail sits in this mailbox; linked is false
+// when it was recorded before (the same message processed again).
+func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, r MessageRecord) (linked bool, err error) {
+	res, err := tx.ExecContext(ctx, s.q(`
+		INSERT INTO activity_mailboxes (activity_id, employee_id, graph_message_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`), activityID, r.EmployeeID, r.Message.ID, s.now())
+	if err != nil {
+		return false, fmt.Errorf("linking mailbox: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("linking mailbox: %w", err)
+	}
+	if n == 1 {
+		// The same mailbox may hold the e-mail under another ID (a copy, or a
+		// move that changed the ID); only another mailbox makes it a duplicate.
+		var others int
+		err := tx.GetContext(ctx, &others, s.q(`SELECT COUNT(*) FROM activity_mailboxes WHERE activity_id = ? AND employee_id <> ?`), activityID, r.EmployeeID)
+		if err != nil {
+			return false, fmt.Errorf("linking mailbox: %w", err)
+		}
+		return others > 0, nil
+	}
+	return false, nil
+}
+
+func (s *Store) upsertDecision(ctx context.Context, tx *sqlx.Tx, r MessageRecord, res RecordResult) error {
+	d := r.Decision
+	cands, _ := json.Marshal(nonNil(d.Candidates))
+	var activityID *int64
+	if res.ActivityID != 0 {
+		activityID = &res.ActivityID
+	}
+	_, err := tx.ExecContext(ctx, s.q(`
+		INSERT INTO decisions (employee_id, graph_message_id, internet_message_id, folder, subject, direction, outcome, reason,
+			rule, candidates, matched_address, customer_id, contact_id, lead_id, opportunity_id, ambiguous, activity_id, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (employee_id, graph_message_id) DO UPDATE SET
+			internet_message_id = excluded.internet_message_id, folder = excluded.folder, subject = excluded.subject,
+			direction = excluded.direction, outcome = excluded.outcome, reason = excluded.reason, rule = excluded.rule,
+			candidates = excluded.candidates, matched_address = excluded.matched_address, customer_id = excluded.customer_id,
+			contact_id = excluded.contact_id, lead_id = excluded.lead_id, opportunity_id = excluded.opportunity_id,
+			ambiguous = excluded.ambiguous, activity_id = excluded.activity_id, note = excluded.note, created_at = excluded.created_at`),
+		r.EmployeeID, r.Message.ID, r.Message.InternetMessageID, FolderString(r.Folder), r.Message.Subject, d.Direction,
+		res.Outcome, d.Reason, d.Rule, string(cands), d.MatchedAddress, d.CustomerID, d.ContactID, d.LeadID, d.OpportunityID,
+		d.Ambiguous, activityID, r.Note, s.now())
+	if err != nil {
+		return fmt.Errorf("storing decision: %w", err)
+	}
+	return nil
+}
+
+// FolderString writes a folder path for people: "Inbox/Kunden/Müller".
+func FolderString(path []model.FolderRef) string {
+	parts := make([]string, len(path))
+	for i, f := range path {
+		parts[i] = f.DisplayName
+		if parts[i] == "" {
+			parts[i] = f.WellKnownName
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

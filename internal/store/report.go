@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Count is a label and a number, for reports.
+type Count struct {
+	Label string `db:"label" json:"label"`
+	N     int    `db:"n" json:"n"`
+}
+
+// ActivitiesPerCustomer counts activities by customer, most first.
+func (s *Store) ActivitiesPerCustomer(ctx context.Context) ([]Count, error) {
+	var out []Count
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT c.number || ' ' || c.name AS label, COUNT(*) AS n
+		FROM activities a JOIN customers c ON c.id = a.customer_id
+		GROUP BY c.number, c.name ORDER BY n DESC, label`)
+	if err != nil {
+		return nil, fmt.Errorf("store: activities per customer: %w", err)
+	}
+	return out, nil
+}
+
+// DecisionsByReason counts decisions by outcome and reason.
+func (s *Store) DecisionsByReason(ctx context.Context) ([]Count, error) {
+	var out []Count
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT outcome || '/' || reason AS label, COUNT(*) AS n FROM decisions
+		GROUP BY outcome, reason ORDER BY n DESC, label`)
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions by reason: %w", err)
+	}
+	return out, nil
+}
+
+// ActivityCount is the number of activities; LinkCount the number of
+// mailbox links behind them.
+func (s *Store) ActivityCount(ctx context.Context) (activities, links int, err error) {
+	if err = s.db.GetContext(ctx, &activities, `SELECT COUNT(*) FROM activities`); err == nil {
+		err = s.db.GetContext(ctx, &links, `SELECT COUNT(*) FROM activity_mailboxes`)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: activity count: %w", err)
+	}
+	return activities, links, nil
+}
+
+// Decision is a stored decision (the answer to "why is this mail (not) in the CRM?").
+type Decision struct {
+	ID                int64   `db:"id" json:"id"`
+	EmployeeID        int64   `db:"employee_id" json:"employee_id"`
+	GraphMessageID    string  `db:"graph_message_id" json:"graph_message_id"`
+	InternetMessageID string  `db:"internet_message_id" json:"internet_message_id"`
+	Folder            string  `db:"folder" json:"folder"`
+	Subject           string  `db:"subject" json:"subject"`
+	Direction         string  `db:"direction" json:"direction"`
+	Outcome           string  `db:"outcome" json:"outcome"`
+	Reason            string  `db:"reason" json:"reason"`
+	Rule              string  `db:"rule" json:"rule"`
+	Candidates        string  `db:"candidates" json:"candidates"`
+	MatchedAddress    string  `db:"matched_address" json:"matched_address"`
+	CustomerID        *int64  `db:"customer_id" json:"customer_id"`
+	ContactID         *int64  `db:"contact_id" json:"contact_id"`
+	LeadID            *int64  `db:"lead_id" json:"lead_id"`
+	OpportunityID     *int64  `db:"opportunity_id" json:"opportunity_id"`
+	Ambiguous         bool    `db:"ambiguous" json:"ambiguous"`
+	ActivityID        *int64  `db:"activity_id" json:"activity_id"`
+	Note              string  `db:"note" json:"note"`
+	CreatedAt         anyTime `db:"created_at" json:"created_at"`
+}
+
+// DecisionsFor finds decisions by Graph message ID or internetMessageId.
+func (s *Store) DecisionsFor(ctx context.Context, id string) ([]Decision, error) {
+	var out []Decision
+	err := s.db.SelectContext(ctx, &out, s.q(`SELECT * FROM decisions WHERE graph_message_id = ? OR internet_message_id = ? ORDER BY id`), id, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: decisions for %s: %w", id, err)
+	}
+	return out, nil
+}
