@@ -87,3 +87,28 @@ func taskID(kind string, parts ...string) string {
 	}
 	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// SyncMailboxPayload asks for the delta rounds of a mailbox.
+type SyncMailboxPayload struct {
+	EmployeeID int64  `json:"employee_id"`
+	Reason     string `json:"reason"` // backfill, missed, recreated, sweep, operator
+}
+
+// NewSyncMailboxTask builds a sync task. Requests for the same mailbox
+// within one minute collapse into one.
+func NewSyncMailboxTask(p SyncMailboxPayload, now time.Time) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %s payload: %w", TypeSyncMailbox, err)
+	}
+	id := taskID("sync", fmt.Sprint(p.EmployeeID), now.UTC().Truncate(time.Minute).Format(time.RFC3339))
+	return asynq.NewTask(TypeSyncMailbox, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(10), asynq.Timeout(30*time.Minute)), nil
+}
+
+// NewEnsureSubscriptionsTask builds the periodic subscription check. Its
+// task ID is per time slot, so that several schedulers (one per process)
+// enqueue it once per slot.
+func NewEnsureSubscriptionsTask(slot time.Time) *asynq.Task {
+	id := "ensure:" + slot.UTC().Format(time.RFC3339)
+	return asynq.NewTask(TypeEnsureSubscriptions, nil, asynq.TaskID(id), asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(10*time.Minute))
+}

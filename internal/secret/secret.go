@@ -9,6 +9,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -31,8 +32,9 @@ var ErrCorrupt = errors.New("secret: sealed value is corrupt")
 
 // Key is a master key. Its String method never reveals the key.
 type Key struct {
-	aead cipher.AEAD
-	id   string
+	aead   cipher.AEAD
+	id     string
+	derive []byte // the raw key, only ever used through Derive
 }
 
 // NewKey builds a Key from raw bytes.
@@ -49,7 +51,16 @@ func NewKey(raw []byte) (*Key, error) {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	return &Key{aead: aead, id: hex.EncodeToString(sum[:4])}, nil
+	return &Key{aead: aead, id: hex.EncodeToString(sum[:4]), derive: append([]byte(nil), raw...)}, nil
+}
+
+// Derive returns a 32-byte key for one purpose (HMAC-SHA256 of the label
+// under the master key), so that other keys, such as the one signing the
+// subscriptions' clientState, need no file of their own.
+func (k *Key) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.derive)
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // ID identifies the key without revealing it.

@@ -100,3 +100,13 @@ func newTestKey(t *testing.T, fill byte) *Key {
 	}
 	return k
 }
+
+func TestDerive(t *testing.T) {
+	a, b := newTestKey(t, 1), newTestKey(t, 2)
+	if string(a.Derive("x")) == string(a.Derive("y")) || string(a.Derive("x")) == string(b.Derive("x")) || len(a.Derive("x")) != 32 {
+		t.Error("derived keys do not depend on label and key")
+	}
+	if string(a.Derive("x")) != string(newTestKey(t, 1).Derive("x")) {
+		t.Error("derivation is not deterministic")
+	}
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // testRedis connects to TEST_REDIS_URL (default redis://127.0.0.1:6379),
-// database 14, flushed for the test.
+// database 15, flushed for the test.
 func testRedis(t *testing.T) *redis.Client {
 	t.Helper()
 	url := os.Getenv("TEST_REDIS_URL")
@@ -23,7 +23,7 @@ func testRedis(t *testing.T) *redis.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.DB = 14
+	opt.DB = 15 // one database per test package: go test runs packages in parallel
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
 	if err := rdb.Ping(context.Background()).Err(); err != nil {

@@ -1,0 +1,126 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/store"
+)
+
+// excludedTop are the top-level well-known folders whose mail is never
+// imported (DESIGN §4 rule 1); their subtrees are not synced either.
+func excludedTop(f store.Folder) bool {
+	switch f.WellKnownName {
+	case "", "inbox", "sentitems":
+		return f.Hidden
+	default:
+		return true
+	}
+}
+
+// HandleSyncMailbox refreshes the folder tree and runs a delta round on
+// every considered folder: the first round reaches back backfill_days, later
+// rounds continue from the stored delta link, a lost sync state starts a
+// fresh round. Messages go through the same matching and storing as
+// notified ones, without a GET per message.
+func (p *Processor) HandleSyncMailbox(ctx context.Context, t *asynq.Task) error {
+	var pl SyncMailboxPayload
+	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+		return fmt.Errorf("%s: bad payload: %v: %w", TypeSyncMailbox, err, asynq.SkipRetry)
+	}
+	log := p.Log.With("task", TypeSyncMailbox, "employee_id", pl.EmployeeID, "reason", pl.Reason)
+	mb, ok, err := p.syncableMailbox(ctx, pl.EmployeeID, log)
+	if err != nil || !ok {
+		return err
+	}
+	tree, err := p.refreshFolders(ctx, mb)
+	if err != nil {
+		return p.graphFailure(ctx, mb, err, log)
+	}
+	settings, err := p.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	since := p.Now().AddDate(0, 0, -settings.BackfillDays)
+	total := 0
+	for _, f := range considered(tree) {
+		n, err := p.syncFolder(ctx, mb, f, since, log)
+		total += n
+		if err != nil {
+			return p.graphFailure(ctx, mb, err, log)
+		}
+	}
+	if err := p.Store.MailboxSynced(ctx, mb.EmployeeID); err != nil {
+		return err
+	}
+	log.Info("mailbox synced", "messages", total)
+	return nil
+}
+
+// considered returns the folders whose mail may be imported: Inbox, Sent
+// Items, user folders and everything below them, hidden folders excluded.
+func considered(tree []store.Folder) []store.Folder {
+	byID := make(map[string]store.Folder, len(tree))
+	for _, f := range tree {
+		byID[f.ID] = f
+	}
+	var out []store.Folder
+	for _, f := range tree {
+		if f.WellKnownName == "msgfolderroot" {
+			continue
+		}
+		ok := true
+		for cur, depth := f, 0; depth < 64; depth++ {
+			parent, found := byID[cur.ParentID]
+			if cur.Hidden || !found {
+				ok = false
+				break
+			}
+			if parent.WellKnownName == "msgfolderroot" {
+				ok = !excludedTop(cur)
+				break
+			}
+			cur = parent
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// syncFolder runs one delta round on a folder and stores its delta link.
+func (p *Processor) syncFolder(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time, log *slog.Logger) (int, error) {
+	link, n := f.DeltaLink, 0
+	for {
+		page, err := p.Graph.Delta(ctx, mb.Address, f.ID, link, since)
+		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
+			log.Warn("delta sync state lost; starting a fresh round", "folder", f.DisplayName)
+			if err := p.Store.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
+				return n, err
+			}
+			link = ""
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		for i := range page.Messages {
+			if _, err := p.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.DeltaLink != "" {
+			return n, p.Store.SetDeltaLink(ctx, mb.EmployeeID, f.ID, page.DeltaLink)
+		}
+		link = page.NextLink
+	}
+}

@@ -1,0 +1,34 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// RunUpkeep enqueues the subscription upkeep now and then every period until
+// ctx ends. Every worker process runs it; the task ID of each time slot makes
+// the upkeep run once per slot however many processes there are (asynq's
+// Scheduler enqueues the same task ID every time, which cannot express that).
+func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.Logger) {
+	enqueue := func(now time.Time) {
+		_, err := q.EnqueueContext(ctx, NewEnsureSubscriptionsTask(now.Truncate(every)), asynq.Retention(2*every))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
+			log.Warn("enqueuing the subscription upkeep failed", slog.Any("error", err))
+		}
+	}
+	enqueue(time.Now())
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			enqueue(now)
+		}
+	}
+}
