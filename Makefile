@@ -42,7 +42,10 @@ demo: build services
 bench: services
 	set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" REQUIRE_INTEGRATION=1 && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/match/ ./internal/subject/ ./internal/address/ && \
-	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/
+	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/ && \
+	$(GO) test -run '^$$' -bench DeltaRound -benchtime 3x ./internal/graph/ && \
+	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x ./internal/app/ && \
+	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/
 
 # fuzz runs each fuzz test for a short while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

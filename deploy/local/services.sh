@@ -9,6 +9,7 @@ here=$(dirname "$0")
 {
   "$here/redis.sh"
   "$here/postgres.sh"
+  "$here/webdav.sh" start
 } > "$root/var/services.env.tmp"
 mv "$root/var/services.env.tmp" "$root/var/services.env"
 cat "$root/var/services.env" >&2

@@ -13,3 +13,4 @@ for data in "$root/var/postgres" "/tmp/exchange-connector-postgres-$(echo "$root
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$bindir/pg_ctl" -D "$data" stop -m fast >&2
   else "$bindir/pg_ctl" -D "$data" stop -m fast >&2; fi
 done
+"$(dirname "$0")/webdav.sh" stop
