@@ -109,7 +109,11 @@ func (p *Processor) importMessage(ctx context.Context, mb store.Mailbox, msg *mo
 		}
 		d = match.Decide(in, prep, l)
 	}
-	return p.Store.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note})
+	res, err := p.Store.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note})
+	if err != nil {
+		return res, err
+	}
+	return res, p.enqueueFiling(ctx, mb, msg, res, d.CustomerID)
 }
 
 // folderPath resolves a message's folder from the stored tree, refreshing

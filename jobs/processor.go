@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
@@ -50,6 +51,18 @@ type Deps struct {
 	SubscriptionLifetime time.Duration
 	RenewBefore          time.Duration
 	SweepEvery           time.Duration
+
+	// Documents is where attachments are filed; nil turns filing off.
+	Documents documents.Store
+	// Files reads attachments from Graph (internal/graph.Client).
+	Files Attachments
+	// Locks serialises the filing of one customer's thread.
+	Locks Locker
+	// SpoolDir holds attachments while they stream through (default the
+	// system's temporary directory).
+	SpoolDir string
+	// Location is the time zone of folder names (default Europe/Berlin).
+	Location *time.Location
 }
 
 // Processor handles every task type; Register wires it into a mux.
@@ -75,6 +88,13 @@ func NewProcessor(d Deps) *Processor {
 	if d.SweepEvery == 0 {
 		d.SweepEvery = 30 * time.Minute
 	}
+	if d.Location == nil {
+		if loc, err := time.LoadLocation("Europe/Berlin"); err == nil {
+			d.Location = loc
+		} else {
+			d.Location = time.UTC
+		}
+	}
 	return &Processor{Deps: d}
 }
 
@@ -84,6 +104,7 @@ func Register(mux *asynq.ServeMux, p *Processor) {
 	mux.HandleFunc(TypeLifecycle, p.HandleLifecycle)
 	mux.HandleFunc(TypeSyncMailbox, p.HandleSyncMailbox)
 	mux.HandleFunc(TypeEnsureSubscriptions, p.HandleEnsureSubscriptions)
+	mux.HandleFunc(TypeFileAttachments, p.HandleFileAttachments)
 }
 
 // IsFailure tells asynq which errors count as failures: throttling by Graph
@@ -100,6 +121,9 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	}
 	if errors.Is(err, grapherr.ErrNotFound) {
 		return time.Duration(10*(n+1)) * time.Second
+	}
+	if errors.Is(err, documents.ErrAuth) {
+		return 10 * time.Minute // an operator must fix the credentials; no retry storm
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }

@@ -54,8 +54,12 @@ func NewProcessMessageTask(p ProcessMessagePayload) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeProcessMessage, err)
 	}
-	id := taskID("msg", fmt.Sprint(p.EmployeeID), p.MessageID, p.ETag)
-	return asynq.NewTask(TypeProcessMessage, b, asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(12)), nil
+	return asynq.NewTask(TypeProcessMessage, b, asynq.TaskID(p.taskID()), asynq.Queue(QueueCritical), asynq.MaxRetry(12)), nil
+}
+
+// taskID is the same for a redelivery and differs for a change of the message.
+func (p ProcessMessagePayload) taskID() string {
+	return taskID("msg", fmt.Sprint(p.EmployeeID), p.MessageID, p.ETag)
 }
 
 // LifecyclePayload is a lifecycle event (reauthorizationRequired,
@@ -111,4 +115,29 @@ func NewSyncMailboxTask(p SyncMailboxPayload, now time.Time) (*asynq.Task, error
 func NewEnsureSubscriptionsTask(slot time.Time) *asynq.Task {
 	id := "ensure:" + slot.UTC().Format(time.RFC3339)
 	return asynq.NewTask(TypeEnsureSubscriptions, nil, asynq.TaskID(id), asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(10*time.Minute))
+}
+
+// FileAttachmentsPayload names an imported message whose attachments are to
+// be filed. It carries what the layout needs about the mail, so that no
+// second GET of the message is needed.
+type FileAttachmentsPayload struct {
+	EmployeeID    int64     `json:"employee_id"`
+	MessageID     string    `json:"message_id"`
+	ActivityID    int64     `json:"activity_id"`
+	CustomerID    int64     `json:"customer_id"`
+	Subject       string    `json:"subject"`
+	SenderName    string    `json:"sender_name"`
+	SenderAddress string    `json:"sender_address"`
+	Date          time.Time `json:"date"`
+}
+
+// NewFileAttachmentsTask builds the filing task of an activity; one per activity.
+func NewFileAttachmentsTask(p FileAttachmentsPayload) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %s payload: %w", TypeFileAttachments, err)
+	}
+	id := taskID("files", fmt.Sprint(p.ActivityID))
+	// Many retries: a full document store (quota) must not lose anything.
+	return asynq.NewTask(TypeFileAttachments, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(25), asynq.Timeout(time.Hour)), nil
 }

@@ -109,7 +109,7 @@ func (a *app) mailboxCommand() *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&all, "all", false, "also list disabled, access-denied and inactive mailboxes")
-	cmd.AddCommand(list, a.mailboxSwitch("enable", false), a.mailboxSwitch("disable", true))
+	cmd.AddCommand(list, a.mailboxSwitch("enable", false), a.mailboxSwitch("disable", true), a.mailboxResyncCommand())
 	return cmd
 }
 

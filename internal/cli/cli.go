@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -72,9 +73,15 @@ func (a *app) rootCommand() *cobra.Command {
 		a.configCommand(),
 		a.matchCommand(),
 		a.subjectCommand(),
+		a.serveCommand(),
+		a.reportCommand(),
+		a.explainCommand(),
 	)
 	return root
 }
+
+// timeNow is the clock of the commands.
+var timeNow = time.Now
 
 // config loads and validates the configuration once.
 func (a *app) config() (*config.Config, error) {

@@ -55,7 +55,7 @@ func TestOperatorWorkflow(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			dir := setup(t, dialect)
-			if out := mustRun(t, "migrate"); !strings.Contains(out, "version 4 ("+dialect+")") {
+			if out := mustRun(t, "migrate"); !strings.Contains(out, "version 6 ("+dialect+")") {
 				t.Errorf("migrate: %s", out)
 			}
 			out := mustRun(t, "import", "--crm", "crm.json")
@@ -117,6 +117,14 @@ func TestOperatorWorkflow(t *testing.T) {
 				if bytes.Contains(db, []byte("very.secret")) {
 					t.Error("the secret is stored in clear text")
 				}
+			}
+
+			// Rotation keeps the old secret usable: two active credentials, newest first.
+			os.WriteFile("new.txt", []byte("New~secret.2027"), 0o600)
+			mustRun(t, "credentials", "rotate", "--secret-file", "new.txt", "--expires", "2027-11-01")
+			show = mustRun(t, "credentials", "show")
+			if strings.Count(show, "credential ") != 2 || strings.Index(show, "New…") > strings.Index(show, "Xy8…") {
+				t.Errorf("after rotate:\n%s", show)
 			}
 
 			// Another master key: a clear error, not garbage.

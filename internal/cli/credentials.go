@@ -22,7 +22,7 @@ var (
 
 func (a *app) credentialsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (the secret is encrypted at rest)"}
-	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsShowCommand())
+	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand())
 	return cmd
 }
 
@@ -49,6 +49,45 @@ func (a *app) credentialsSetCommand() *cobra.Command {
 	for _, name := range []string{"tenant-id", "client-id", "secret-file"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
+	return cmd
+}
+
+func (a *app) credentialsRotateCommand() *cobra.Command {
+	var f credentialFlags
+	cmd := &cobra.Command{
+		Use:   "rotate --secret-file F [--expires YYYY-MM-DD]",
+		Short: "Add a new client secret of the same app; the old one stays usable until it fails or is removed",
+		Long: "Rotation without downtime: create a second secret in Entra ID, add it here, and the connector uses\n" +
+			"the newest one that works. Tenant and client ID are those of the active credentials unless given.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.tenantID == "" || f.clientID == "" {
+				st, err := a.store(cmd.Context())
+				if err != nil {
+					return err
+				}
+				creds, err := st.ActiveCredentials(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if len(creds) == 0 {
+					return errors.New("no active credentials to rotate; use `connector credentials set`")
+				}
+				if f.tenantID == "" {
+					f.tenantID = creds[0].TenantID
+				}
+				if f.clientID == "" {
+					f.clientID = creds[0].ClientID
+				}
+			}
+			return a.addCredential(cmd.Context(), cmd.InOrStdin(), f, false)
+		},
+	}
+	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID (default: that of the active credentials)")
+	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID (default: that of the active credentials)")
+	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the new client secret value, or - for standard input")
+	cmd.Flags().StringVar(&f.expires, "expires", "", "the new secret's expiry date as shown in Entra (YYYY-MM-DD)")
+	_ = cmd.MarkFlagRequired("secret-file")
 	return cmd
 }
 

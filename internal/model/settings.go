@@ -9,6 +9,9 @@ const (
 	SettingOpportunitiesModule   = "opportunities_module"
 	SettingBackfillDays          = "backfill_days"
 	SettingSkipInlineAttachments = "skip_inline_attachments"
+	SettingMaxAttachmentBytes    = "max_attachment_bytes"
+	SettingDocumentsFolder       = "documents_customer_folder"
+	SettingDocumentsRoot         = "documents_root"
 )
 
 // Settings is the typed view of the settings the matcher and the jobs read.
@@ -26,4 +29,10 @@ type Settings struct {
 	BackfillDays int `json:"backfill_days"`
 	// SkipInlineAttachments: do not file inline images (signature logos).
 	SkipInlineAttachments bool `json:"skip_inline_attachments"`
+	// MaxAttachmentBytes: larger attachments are not filed (a note, not a failure).
+	MaxAttachmentBytes int64 `json:"max_attachment_bytes"`
+	// DocumentsCustomerFolder: template of a customer's folder ({number}, {name}, {id}).
+	DocumentsCustomerFolder string `json:"documents_customer_folder"`
+	// DocumentsRoot: folder below the document store's base holding the customer folders.
+	DocumentsRoot string `json:"documents_root"`
 }

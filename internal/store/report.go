@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Count is a label and a number, for reports.
@@ -78,6 +79,23 @@ func (s *Store) DecisionsFor(ctx context.Context, id string) ([]Decision, error)
 	err := s.db.SelectContext(ctx, &out, s.q(`SELECT * FROM decisions WHERE graph_message_id = ? OR internet_message_id = ? ORDER BY id`), id, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: decisions for %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// ActivityTimes maps each activity's subject to when it was stored; the
+// load measurements compute notification-to-activity latency from it.
+func (s *Store) ActivityTimes(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		Subject   string  `db:"subject"`
+		CreatedAt anyTime `db:"created_at"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT subject, created_at FROM activities`); err != nil {
+		return nil, fmt.Errorf("store: activity times: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Subject] = r.CreatedAt.Time
 	}
 	return out, nil
 }

@@ -49,9 +49,9 @@ var settingDefs = map[string]settingDef{
 	model.SettingOpportunitiesModule:   {kind: kindBool, def: `false`, help: "link e-mails to open opportunities"},
 	model.SettingBackfillDays:          {kind: kindInt, def: `30`, min: 0, max: 3650, help: "days of mail imported when a mailbox is first synced"},
 	model.SettingSkipInlineAttachments: {kind: kindBool, def: `true`, help: "do not file inline images (signature logos)"},
-	"max_attachment_bytes":             {kind: kindInt, def: `157286400`, min: 0, max: 1 << 31, help: "attachments above this size are not filed"},
-	"documents_customer_folder":        {kind: kindString, def: `"{number}"`, help: "customer folder template: {number}, {name}, {id}"},
-	"documents_root":                   {kind: kindString, def: `""`, help: "folder below the document store's base that holds the customer folders"},
+	model.SettingMaxAttachmentBytes:    {kind: kindInt, def: `157286400`, min: 0, max: 1 << 31, help: "attachments above this size are not filed"},
+	model.SettingDocumentsFolder:       {kind: kindString, def: `"{number}"`, help: "customer folder template: {number}, {name}, {id}"},
+	model.SettingDocumentsRoot:         {kind: kindString, def: `""`, help: "folder below the document store's base that holds the customer folders"},
 	"alert_recipients":                 {kind: kindAddresses, def: `[]`, help: "operators who receive alert e-mails"},
 	"alert_language":                   {kind: kindString, def: `"de"`, help: "language of alert e-mails: de or en"},
 }
@@ -239,6 +239,9 @@ func DecodeSettings(values map[string]string) (model.Settings, error) {
 		model.SettingOpportunitiesModule:   &st.OpportunitiesModule,
 		model.SettingBackfillDays:          &st.BackfillDays,
 		model.SettingSkipInlineAttachments: &st.SkipInlineAttachments,
+		model.SettingMaxAttachmentBytes:    &st.MaxAttachmentBytes,
+		model.SettingDocumentsFolder:       &st.DocumentsCustomerFolder,
+		model.SettingDocumentsRoot:         &st.DocumentsRoot,
 	} {
 		if err := json.Unmarshal([]byte(get(key)), dst); err != nil {
 			return model.Settings{}, fmt.Errorf("store: setting %s has a malformed value: %w", key, err)

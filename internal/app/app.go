@@ -1,0 +1,158 @@
+// Package app wires the connector's parts into the running service:
+// `connector serve --role=all|web|worker`. It is the only place that knows
+// every concrete type; cmd/connector calls it through internal/cli.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/config"
+	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/internal/secret"
+	"github.com/dedesales/exchange-connector/internal/semaphore"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/jobs"
+)
+
+// Roles of `connector serve`.
+const (
+	RoleAll    = "all"
+	RoleWeb    = "web"
+	RoleWorker = "worker"
+)
+
+// Options configure Serve.
+type Options struct {
+	Config *config.Config
+	Role   string
+	Log    *slog.Logger
+	// Listener, when set, is used instead of listening on Config.Listen (tests).
+	Listener net.Listener
+	// Ready, when set, is closed once the service accepts work.
+	Ready chan<- struct{}
+	// WorkerConcurrency is the number of tasks run at once (default 20).
+	WorkerConcurrency int
+	// EnsureEvery is the period of the subscription upkeep (default 5 min).
+	EnsureEvery time.Duration
+}
+
+// Serve runs the service until ctx ends, then shuts down gracefully: the
+// HTTP server stops taking requests and finishes those in flight; workers
+// finish their tasks or hand them back to the queue.
+func Serve(ctx context.Context, o Options) error {
+	switch o.Role {
+	case RoleAll, RoleWeb, RoleWorker:
+	default:
+		return fmt.Errorf("serve: unknown role %q (want all, web or worker)", o.Role)
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	cfg := o.Config
+	dialect, dsn, err := cfg.Database()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dialect, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	key, created, err := secret.LoadOrCreateKey(cfg.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
+	}
+	keys, err := clientstate.NewKeys(key.Derive("clientstate"))
+	if err != nil {
+		return err
+	}
+	redisOpt, err := redisConnOpt(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	rdb, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return errors.New("serve: unexpected Redis client type")
+	}
+	defer rdb.Close()
+	queue := asynq.NewClient(redisOpt)
+	defer queue.Close()
+
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	var parts []func(context.Context) error
+	if o.Role != RoleWorker {
+		web, err := newWeb(o, st, rdb, queue, keys, m, reg)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, web)
+	}
+	if o.Role != RoleWeb {
+		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
+		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log}
+		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
+		if err != nil {
+			return fmt.Errorf("documents_url: %w", err)
+		}
+		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gp, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
+			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute)})
+		parts = append(parts, newWorker(o, redisOpt, p, queue))
+	}
+	return runAll(ctx, o, parts)
+}
+
+// runAll runs the parts until ctx ends or one fails, then stops the rest.
+func runAll(ctx context.Context, o Options, parts []func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(parts))
+	for _, run := range parts {
+		go func() { errs <- run(ctx) }()
+	}
+	if o.Ready != nil {
+		close(o.Ready)
+	}
+	var first error
+	for range parts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+// redisConnOpt parses the Redis URL with short timeouts: when Redis is
+// down, the webhook must answer 503 quickly so that Graph retries, instead
+// of hanging while go-redis redials.
+func redisConnOpt(url string) (asynq.RedisConnOpt, error) {
+	opt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis_url: %w", err)
+	}
+	switch o := opt.(type) {
+	case asynq.RedisClientOpt:
+		o.DialTimeout, o.ReadTimeout, o.WriteTimeout = time.Second, 2*time.Second, 2*time.Second
+		o.PoolSize = 64
+		return o, nil
+	default:
+		return opt, nil
+	}
+}

@@ -1,0 +1,109 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dedesales/exchange-connector/internal/graphsim"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
+)
+
+// benchMailboxes receive the benchmark's mail, so that Exchange's limit of
+// 4 concurrent requests per mailbox is not what is measured.
+var benchMailboxes = []string{anna, peter}
+
+// BenchmarkPipeline measures DESIGN §9's pipeline targets against the
+// simulator: sustained e-mails/s from notification to activity (target ≥ 300/s
+// on PostgreSQL), and the notification-to-activity latency at a steady 50
+// e-mails/s (target p50 ≤ 250 ms). Run it with
+//
+//	go test -run '^$' -bench Pipeline -benchtime 1x ./internal/app/
+func BenchmarkPipeline(b *testing.B) {
+	for _, dialect := range storetest.Dialects {
+		b.Run(dialect+"/throughput", func(b *testing.B) { benchThroughput(b, dialect, 3000) })
+		b.Run(dialect+"/latency-at-50-per-s", func(b *testing.B) { benchLatency(b, dialect, 50, 15*time.Second) })
+	}
+}
+
+func benchStack(b *testing.B, dialect string) *stack {
+	s := newStack(b, dialect)
+	s.start(b)
+	return s
+}
+
+func benchThroughput(b *testing.B, dialect string, n int) {
+	for range b.N {
+		s := benchStack(b, dialect)
+		start := time.Now()
+		for i := range n {
+			s.mailB(b, benchMailboxes[i%len(benchMailboxes)], fmt.Sprintf("tp-%d", i))
+		}
+		injected := time.Since(start)
+		waitActivities(b, s, n, 5*time.Minute)
+		elapsed := time.Since(start)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "mails/s")
+		b.ReportMetric(float64(n)/injected.Seconds(), "injected/s")
+	}
+}
+
+func benchLatency(b *testing.B, dialect string, rate int, d time.Duration) {
+	for range b.N {
+		s := benchStack(b, dialect)
+		n := rate * int(d.Seconds())
+		sent := make(map[string]time.Time, n)
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		for i := range n {
+			<-tick.C
+			subject := fmt.Sprintf("lat-%d", i)
+			sent[subject] = time.Now()
+			s.mailB(b, benchMailboxes[i%len(benchMailboxes)], subject)
+		}
+		tick.Stop()
+		waitActivities(b, s, n, 2*time.Minute)
+		var lat []time.Duration
+		rows, err := s.st.ActivityTimes(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for subject, created := range rows {
+			if at, ok := sent[subject]; ok {
+				lat = append(lat, created.Sub(at))
+			}
+		}
+		slices.Sort(lat)
+		pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Milliseconds()) }
+		b.ReportMetric(pct(0.50), "p50-ms")
+		b.ReportMetric(pct(0.95), "p95-ms")
+		b.ReportMetric(pct(0.99), "p99-ms")
+	}
+}
+
+func (s *stack) mailB(b *testing.B, mailbox, subject string) {
+	_, err := s.sim.CreateMessage(graphsim.MessageInput{Mailbox: mailbox, Folder: "inbox", Message: map[string]any{
+		"subject": subject, "from": from("sabine.schulz@schulz-technik.com"), "toRecipients": to(mailbox),
+		"body": map[string]any{"contentType": "text", "content": "Guten Tag, anbei die Unterlagen."},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+func waitActivities(b *testing.B, s *stack, n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		a, _, err := s.st.ActivityCount(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if a >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d activities after %s", a, n, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,100 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/graph"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/jobs"
+)
+
+// The upkeep creates, renews, recreates and deletes subscriptions as the
+// (simulated) clock moves on; Graph's clock and the processor's are the
+// simulator's, so days pass in milliseconds.
+func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	ctx := context.Background()
+	client, err := graph.New(graph.Config{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}},
+		AuthorityURL: s.sim.URL, GraphURL: s.sim.GraphURL(), ExtraCAFile: s.cfg.ExtraCAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := clientstate.NewKeys(s.key.Derive("clientstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := asynq.ParseRedisURI(s.redisURL)
+	queue := asynq.NewClient(opt)
+	defer queue.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	// A subscriber that answers the validation handshake, as the web role does.
+	public := handshakeServer(t)
+	p := jobs.NewProcessor(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: public, Now: s.sim.Now})
+	emp := mailboxID(t, s, anna)
+	ensure := func() {
+		t.Helper()
+		if err := p.HandleEnsureSubscriptions(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncReasons := func() map[string]int {
+		out := map[string]int{}
+		tasks, _ := insp.ListPendingTasks(jobs.QueueDefault)
+		for _, tk := range tasks {
+			var pl jobs.SyncMailboxPayload
+			if json.Unmarshal(tk.Payload, &pl) == nil && pl.EmployeeID == emp {
+				out[pl.Reason]++
+			}
+		}
+		return out
+	}
+
+	ensure()
+	first, err := s.st.SubscriptionOf(ctx, emp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := first.ExpiresAt.Sub(s.sim.Now()); d < 6*24*time.Hour || d > 7*24*time.Hour {
+		t.Errorf("new subscription lives %v", d)
+	}
+	if syncReasons()["backfill"] != 1 {
+		t.Errorf("no backfill sync enqueued: %v", syncReasons())
+	}
+
+	s.sim.AdvanceClock(5*24*time.Hour + 18*time.Hour) // under 24 h left
+	ensure()
+	renewed, _ := s.st.SubscriptionOf(ctx, emp)
+	if renewed.GraphID != first.GraphID || !renewed.ExpiresAt.After(first.ExpiresAt) {
+		t.Errorf("not renewed: %+v → %+v", first, renewed)
+	}
+
+	s.sim.AdvanceClock(8 * 24 * time.Hour) // lapsed while the connector was down
+	ensure()
+	recreated, _ := s.st.SubscriptionOf(ctx, emp)
+	if recreated.GraphID == first.GraphID || recreated.Status != store.SubscriptionActive {
+		t.Errorf("not recreated: %+v", recreated)
+	}
+	if syncReasons()["recreated"] != 1 {
+		t.Errorf("no catch-up sync after recreating: %v", syncReasons())
+	}
+
+	if err := s.st.SetMailboxDisabled(ctx, emp, true); err != nil {
+		t.Fatal(err)
+	}
+	ensure()
+	if _, err := s.st.SubscriptionOf(ctx, emp); err == nil {
+		t.Error("subscription of a disabled mailbox kept")
+	}
+	for _, sub := range s.sim.State().Subscriptions {
+		if sub.ID == recreated.GraphID {
+			t.Error("subscription of a disabled mailbox not deleted at Graph")
+		}
+	}
+}

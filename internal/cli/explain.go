@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/jobs"
+)
+
+func (a *app) explainCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "explain ID",
+		Short: "Why is this mail (not) in the CRM? ID: the Graph message ID or the internetMessageId",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ds, err := st.DecisionsFor(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if len(ds) == 0 {
+				return fmt.Errorf("no decision about %q: the connector has not seen this message (not in a synced mailbox, or not yet processed)", args[0])
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ds)
+			}
+			for _, d := range ds {
+				writeDecision(a, d)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decisions as JSON")
+	return cmd
+}
+
+func writeDecision(a *app, d store.Decision) {
+	p := func(label, format string, args ...any) {
+		fmt.Fprintf(a.stdout, "  %-18s %s\n", label+":", fmt.Sprintf(format, args...))
+	}
+	fmt.Fprintf(a.stdout, "message %s (employee %d)\n", d.GraphMessageID, d.EmployeeID)
+	p("subject", "%s", d.Subject)
+	p("folder", "%s", d.Folder)
+	p("decided", "%s", d.CreatedAt.Format("2006-01-02 15:04:05 MST"))
+	p("outcome", "%s (%s)", d.Outcome, reasonText(d.Reason))
+	if d.Direction != "" {
+		p("direction", "%s", d.Direction)
+	}
+	p("candidates", "%s", d.Candidates)
+	if d.Rule != "" {
+		p("rule", "%s, matched %s", d.Rule, d.MatchedAddress)
+	}
+	for _, id := range []struct {
+		label string
+		v     *int64
+	}{{"customer", d.CustomerID}, {"contact", d.ContactID}, {"lead", d.LeadID}, {"opportunity", d.OpportunityID}, {"activity", d.ActivityID}} {
+		if id.v != nil {
+			p(id.label, "%d", *id.v)
+		}
+	}
+	if d.Ambiguous {
+		p("note", "several customers matched; the lowest ID was chosen")
+	}
+	if d.Note != "" {
+		p("seen by", "%s", d.Note)
+	}
+}
+
+func reasonText(reason string) string {
+	switch reason {
+	case "matched":
+		return "a customer matched"
+	case "excluded_folder":
+		return "in a folder whose mail is never imported: junk, deleted items, drafts, outbox, archive, …"
+	case "draft":
+		return "a draft"
+	case "internal":
+		return "no external address: only colleagues or own domains"
+	case "ignored_domain":
+		return "every external address is at an ignored domain"
+	case "no_match":
+		return "no contact or customer has these addresses or domains"
+	default:
+		return reason
+	}
+}
+
+func (a *app) mailboxResyncCommand() *cobra.Command {
+	var fresh bool
+	cmd := &cobra.Command{
+		Use:   "resync MAILBOX|EMPLOYEE-EMAIL|EMPLOYEE-ID",
+		Short: "Queue a delta sync of a mailbox (--fresh: start over, reaching back backfill_days)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			mb, err := st.FindMailbox(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if fresh {
+				folders, err := st.Folders(cmd.Context(), mb.EmployeeID)
+				if err != nil {
+					return err
+				}
+				for _, f := range folders {
+					if err := st.SetDeltaLink(cmd.Context(), mb.EmployeeID, f.ID, ""); err != nil {
+						return err
+					}
+				}
+			}
+			opt, err := asynq.ParseRedisURI(a.cfg.RedisURL)
+			if err != nil {
+				return fmt.Errorf("redis_url: %w", err)
+			}
+			q := asynq.NewClient(opt)
+			defer q.Close()
+			t, err := jobs.NewSyncMailboxTask(jobs.SyncMailboxPayload{EmployeeID: mb.EmployeeID, Reason: "operator"}, timeNow())
+			if err != nil {
+				return err
+			}
+			if _, err := q.EnqueueContext(cmd.Context(), t); err != nil {
+				return fmt.Errorf("queueing the sync: %w", err)
+			}
+			fmt.Fprintf(a.stdout, "sync of %s queued\n", mb.Address)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&fresh, "fresh", false, "forget the delta links and sync from backfill_days ago")
+	return cmd
+}

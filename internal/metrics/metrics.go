@@ -1,0 +1,102 @@
+// Package metrics holds the connector's Prometheus metrics: one struct with a
+// field per metric, registered on a registry the caller owns (never the
+// global one), so tests and several instances in one process do not collide.
+//
+// To add a metric, add a field, build it in New and list it in the
+// registration there.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "connector"
+
+// Label values for Received and Dropped's kind.
+const (
+	KindNotification = "notification"
+	KindLifecycle    = "lifecycle"
+)
+
+// Reasons for Dropped.
+const (
+	ReasonBadClientState  = "bad_client_state"
+	ReasonBadResource     = "bad_resource"
+	ReasonBadChangeType   = "bad_change_type"
+	ReasonBadItem         = "bad_item" // an item that is not a JSON object of the expected shape
+	ReasonBadSubscription = "bad_subscription"
+	ReasonUnknownEvent    = "unknown_event"
+)
+
+// Metrics are the connector's metrics.
+type Metrics struct {
+	// WebhookValidations counts validation handshakes answered, by route.
+	WebhookValidations *prometheus.CounterVec
+	// WebhookReceived counts notification items received, by kind.
+	WebhookReceived *prometheus.CounterVec
+	// WebhookDropped counts items dropped as invalid, by kind and reason.
+	WebhookDropped *prometheus.CounterVec
+	// TasksEnqueued counts tasks newly enqueued, by task type.
+	TasksEnqueued *prometheus.CounterVec
+	// TasksDuplicate counts enqueues that found the task already queued
+	// (deduplicated redeliveries), by task type.
+	TasksDuplicate *prometheus.CounterVec
+	// EnqueueErrors counts enqueues that failed (the sender is told to
+	// retry), by task type.
+	EnqueueErrors *prometheus.CounterVec
+	// HTTPDuration observes the handling time of requests, by route, method
+	// and status code.
+	HTTPDuration *prometheus.HistogramVec
+}
+
+// New builds the metrics and registers them on reg. It panics if any is
+// already registered there, which is a wiring error.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		WebhookValidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "validations_total",
+			Help: "Validation handshakes answered, by route.",
+		}, []string{"route"}),
+		WebhookReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "received_total",
+			Help: "Notification items received, by kind (notification, lifecycle).",
+		}, []string{"kind"}),
+		WebhookDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "webhook", Name: "dropped_total",
+			Help: "Notification items dropped as invalid, by kind and reason.",
+		}, []string{"kind", "reason"}),
+		TasksEnqueued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "tasks", Name: "enqueued_total",
+			Help: "Tasks enqueued, by type.",
+		}, []string{"type"}),
+		TasksDuplicate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "tasks", Name: "duplicate_total",
+			Help: "Enqueues of a task already queued (deduplicated), by type.",
+		}, []string{"type"}),
+		EnqueueErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "tasks", Name: "enqueue_errors_total",
+			Help: "Enqueues that failed, by type.",
+		}, []string{"type"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "Time to handle a request, by route, method and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method", "code"}),
+	}
+	reg.MustRegister(
+		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
+		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
+		m.HTTPDuration,
+	)
+	return m
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors,
+// ready for New and for serving /metrics.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// MailboxOutcomeCount is the number of decisions of one mailbox with one
+// outcome and reason, for the status page.
+type MailboxOutcomeCount struct {
+	EmployeeID int64  `db:"employee_id" json:"employee_id"`
+	Outcome    string `db:"outcome" json:"outcome"`
+	Reason     string `db:"reason" json:"reason"`
+	N          int    `db:"n" json:"n"`
+}
+
+// MailboxDecisionCounts counts decisions per mailbox, outcome and reason,
+// ordered by mailbox, then most first.
+func (s *Store) MailboxDecisionCounts(ctx context.Context) ([]MailboxOutcomeCount, error) {
+	var out []MailboxOutcomeCount
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT employee_id, outcome, reason, COUNT(*) AS n FROM decisions
+		GROUP BY employee_id, outcome, reason ORDER BY employee_id, n DESC, outcome, reason`)
+	if err != nil {
+		return nil, fmt.Errorf("store: decision counts per mailbox: %w", err)
+	}
+	return out, nil
+}
+
+// DecisionQuery selects decisions for the status page's search.
+type DecisionQuery struct {
+	// Text matches the subject or an address (matched, candidates, the
+	// mailbox) as a case-insensitive substring, or the Graph message ID or
+	// internetMessageId exactly (with or without the angle brackets).
+	// Empty: every decision.
+	Text string
+	// Outcome, when set, keeps only decisions with this outcome.
+	Outcome string
+	// Limit is the page size (default 25, at most 500); Offset skips that
+	// many decisions.
+	Limit, Offset int
+}
+
+// DecisionHit is a decision with the address of the mailbox it was made in.
+type DecisionHit struct {
+	Decision
+	Mailbox string `db:"mailbox" json:"mailbox"`
+}
+
+const decisionHitSelect = `
+	SELECT d.*, COALESCE(e.mailbox_norm, '') AS mailbox
+	FROM decisions d LEFT JOIN employees e ON e.id = d.employee_id`
+
+// SearchDecisions lists decisions matching q, newest first. more reports
+// whether further decisions follow the page.
+func (s *Store) SearchDecisions(ctx context.Context, q DecisionQuery) (hits []DecisionHit, more bool, err error) {
+	if q.Limit <= 0 {
+		q.Limit = 25
+	}
+	q.Limit = min(q.Limit, 500)
+	q.Offset = max(q.Offset, 0)
+	var (
+		where []string
+		args  []any
+	)
+	if text := strings.TrimSpace(q.Text); text != "" {
+		like := "%" + escapeLike(strings.ToLower(text)) + "%"
+		id := strings.Trim(text, "<>")
+		where = append(where, `(LOWER(d.subject) LIKE ? ESCAPE '\' OR LOWER(d.matched_address) LIKE ? ESCAPE '\'
+			OR LOWER(d.candidates) LIKE ? ESCAPE '\' OR LOWER(COALESCE(e.mailbox_norm, '')) LIKE ? ESCAPE '\'
+			OR d.graph_message_id = ? OR d.internet_message_id IN (?, ?))`)
+		args = append(args, like, like, like, like, text, text, "<"+id+">")
+	}
+	if q.Outcome != "" {
+		where = append(where, `d.outcome = ?`)
+		args = append(args, q.Outcome)
+	}
+	query := decisionHitSelect
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY d.created_at DESC, d.id DESC LIMIT ? OFFSET ?`
+	args = append(args, q.Limit+1, q.Offset)
+	if err := s.db.SelectContext(ctx, &hits, s.q(query), args...); err != nil {
+		return nil, false, fmt.Errorf("store: search decisions %q: %w", q.Text, err)
+	}
+	if len(hits) > q.Limit {
+		return hits[:q.Limit], true, nil
+	}
+	return hits, false, nil
+}
+
+// DecisionByID returns one decision, or ErrNotFound.
+func (s *Store) DecisionByID(ctx context.Context, id int64) (DecisionHit, error) {
+	var h DecisionHit
+	err := s.db.GetContext(ctx, &h, s.q(decisionHitSelect+` WHERE d.id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("store: decision %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return h, fmt.Errorf("store: decision %d: %w", id, err)
+	}
+	return h, nil
+}
+
+// escapeLike escapes LIKE's wildcards so that the text matches literally
+// (with ESCAPE '\').
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -1,0 +1,333 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/subject"
+)
+
+// Attachments is what the filing job asks of Graph.
+type Attachments interface {
+	Attachments(ctx context.Context, mailbox, messageID string) ([]model.Attachment, error)
+	OpenAttachment(ctx context.Context, mailbox, messageID, attachmentID string) (io.ReadCloser, error)
+}
+
+// Locker serialises work on a key across processes (internal/semaphore with
+// a limit of one).
+type Locker interface {
+	Acquire(ctx context.Context, key string) (release func(), err error)
+}
+
+// enqueueFiling queues the filing of an imported message's attachments.
+// Only the mailbox that created the activity files them.
+func (p *Processor) enqueueFiling(ctx context.Context, mb store.Mailbox, msg *model.Message, res store.RecordResult, customerID *int64) error {
+	if !res.NewActivity || !msg.HasAttachments || customerID == nil || p.Documents == nil {
+		return nil
+	}
+	pl := FileAttachmentsPayload{EmployeeID: mb.EmployeeID, MessageID: msg.ID, ActivityID: res.ActivityID,
+		CustomerID: *customerID, Subject: msg.Subject}
+	if r := msg.From; r != nil {
+		pl.SenderName, pl.SenderAddress = r.EmailAddress.Name, r.EmailAddress.Address
+	}
+	switch {
+	case msg.SentDateTime != nil:
+		pl.Date = *msg.SentDateTime
+	case msg.ReceivedDateTime != nil:
+		pl.Date = *msg.ReceivedDateTime
+	default:
+		pl.Date = p.Now()
+	}
+	t, err := NewFileAttachmentsTask(pl)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Enqueuer.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("queueing the attachments: %w", err)
+	}
+	return nil
+}
+
+// HandleFileAttachments streams a message's attachments from Graph into the
+// customer's documents (DESIGN §5). It is idempotent: filed attachments are
+// recorded by source key and skipped on a retry, a file found in place with
+// the same content (a crash between upload and record) is recorded, not
+// uploaded again.
+func (p *Processor) HandleFileAttachments(ctx context.Context, t *asynq.Task) error {
+	var pl FileAttachmentsPayload
+	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+		return fmt.Errorf("%s: bad payload: %v: %w", TypeFileAttachments, err, asynq.SkipRetry)
+	}
+	log := p.Log.With("task", TypeFileAttachments, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "activity_id", pl.ActivityID)
+	mb, ok, err := p.syncableMailbox(ctx, pl.EmployeeID, log)
+	if err != nil || !ok {
+		return err
+	}
+	atts, err := p.Files.Attachments(ctx, mb.Address, pl.MessageID)
+	if err != nil {
+		return p.filingFailure(ctx, mb, pl, err, log)
+	}
+	settings, err := p.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	customer, err := p.Store.Customer(ctx, pl.CustomerID)
+	if err != nil {
+		return err
+	}
+	base := subject.Base(pl.Subject)
+	threadKey := subject.Key(pl.Subject)
+	// One mail of a thread at a time: the layout depends on what is filed already.
+	release, err := p.Locks.Acquire(ctx, fmt.Sprintf("%d/%s", customer.ID, threadKey))
+	if err != nil {
+		return err
+	}
+	defer release()
+	f := &filing{p: p, mb: mb, pl: pl, log: log, threadKey: threadKey, settings: settings,
+		req: documents.Request{
+			Root: settings.DocumentsRoot, CustomerFolder: settings.DocumentsCustomerFolder,
+			Customer: documents.Customer{ID: customer.ID, Number: customer.Number, Name: customer.Name},
+			Mail: documents.Mail{ID: strconv.FormatInt(pl.ActivityID, 10), Date: pl.Date, SenderName: pl.SenderName,
+				SenderAddress: pl.SenderAddress, BaseSubject: base},
+			SkipInline: settings.SkipInlineAttachments, Location: p.Location,
+		}}
+	if err := f.run(ctx, atts); err != nil {
+		return p.filingFailure(ctx, mb, pl, err, log)
+	}
+	return nil
+}
+
+// filing is one run of the filing job.
+type filing struct {
+	p         *Processor
+	mb        store.Mailbox
+	pl        FileAttachmentsPayload
+	log       *slog.Logger
+	threadKey string
+	settings  model.Settings
+	req       documents.Request
+}
+
+func (f *filing) run(ctx context.Context, atts []model.Attachment) error {
+	for _, a := range atts {
+		kind := documents.KindFile
+		switch a.Kind {
+		case model.AttachmentItem:
+			kind = documents.KindItem
+		case model.AttachmentReference:
+			kind = documents.KindReference
+		}
+		f.req.Attachments = append(f.req.Attachments, documents.Attachment{ID: a.ID, Name: a.Name, ContentType: a.ContentType, Size: a.Size, Kind: kind, Inline: a.IsInline})
+	}
+	byID := make(map[string]model.Attachment, len(atts))
+	for _, a := range atts {
+		byID[a.ID] = a
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		plan, err := f.plan(ctx)
+		if err != nil {
+			return err
+		}
+		if err := f.move(ctx, plan.Moves); err != nil {
+			return err
+		}
+		taken, err := f.place(ctx, plan.Files, byID)
+		if err != nil {
+			return err
+		}
+		if taken == "" {
+			return nil
+		}
+		// A foreign file holds the path: plan again around it.
+		f.req.Taken = append(f.req.Taken, taken)
+	}
+	return errors.New("documents: could not find a free file name")
+}
+
+// plan loads the thread's history and computes the layout.
+func (f *filing) plan(ctx context.Context) (documents.Plan, error) {
+	docs, err := f.p.Store.ThreadDocuments(ctx, f.pl.CustomerID, f.threadKey)
+	if err != nil {
+		return documents.Plan{}, err
+	}
+	var history []documents.FiledMail
+	index := map[int64]int{}
+	for _, d := range docs {
+		i, ok := index[d.ActivityID]
+		if !ok {
+			i = len(history)
+			index[d.ActivityID] = i
+			fm := documents.FiledMail{ID: strconv.FormatInt(d.ActivityID, 10), SenderName: d.Sender}
+			if d.MailDate != nil {
+				fm.Date = *d.MailDate
+			}
+			history = append(history, fm)
+		}
+		history[i].Files = append(history[i].Files, d.Path)
+	}
+	f.req.History = history
+	return documents.Layout(f.req)
+}
+
+// move carries out the plan's moves, recording each right after it happened.
+func (f *filing) move(ctx context.Context, moves []documents.Move) error {
+	for _, m := range moves {
+		if err := f.p.Documents.Move(ctx, m.From, m.To); err != nil {
+			return err
+		}
+		if err := f.p.Store.MoveDocument(ctx, f.pl.CustomerID, m.From, m.To); err != nil {
+			return err
+		}
+		f.log.Info("filed attachment moved into its mail's folder", "from", m.From, "to", m.To)
+	}
+	return nil
+}
+
+// place files every placement not yet filed. It returns a path held by a
+// foreign file, for which the layout must be computed again.
+func (f *filing) place(ctx context.Context, files []documents.Placement, byID map[string]model.Attachment) (taken string, err error) {
+	for _, pl := range files {
+		if pl.Skipped {
+			continue
+		}
+		a := byID[pl.AttachmentID]
+		key := fmt.Sprintf("%d:%s", f.pl.ActivityID, a.ID)
+		if filed, err := f.p.Store.DocumentFiled(ctx, key); err != nil || filed {
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		if max := f.settings.MaxAttachmentBytes; max > 0 && a.Size > max {
+			note := fmt.Sprintf("attachment %q (%d bytes) not filed: above max_attachment_bytes (%d)", a.Name, a.Size, max)
+			f.log.Warn(note)
+			if err := f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+				return "", err
+			}
+			continue
+		}
+		size, sum, err := f.spool(ctx, a, func(file *os.File, size int64, sum string) error {
+			return f.put(ctx, pl.Path, file, size, sum, a)
+		})
+		if errors.Is(err, errTaken) {
+			return pl.Path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		err = f.p.Store.RecordDocument(ctx, store.Document{CustomerID: f.pl.CustomerID, ActivityID: f.pl.ActivityID, SourceKey: key,
+			Path: pl.Path, Name: pathBase(pl.Path), Size: size, SHA256: sum, ContentType: a.ContentType,
+			ThreadKey: f.threadKey, MailDate: &f.pl.Date, Sender: senderLabel(f.pl)})
+		if err != nil {
+			return "", err
+		}
+		f.log.Info("attachment filed", "path", pl.Path, "bytes", size)
+	}
+	return "", nil
+}
+
+var errTaken = errors.New("path taken by another file")
+
+// put uploads a spooled file unless the same content is already there.
+func (f *filing) put(ctx context.Context, path string, file *os.File, size int64, sum string, a model.Attachment) error {
+	gotSize, gotSum, exists, err := f.p.Documents.Stat(ctx, path)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if gotSize == size && strings.EqualFold(gotSum, sum) {
+			return nil // uploaded before a crash; only the record was missing
+		}
+		return errTaken
+	}
+	mtime := a.LastModified
+	if mtime.IsZero() {
+		mtime = f.pl.Date
+	}
+	return f.p.Documents.Put(ctx, path, file, size, mtime, sum)
+}
+
+// spool streams the attachment into a temporary file (never into memory),
+// so that its exact size and SHA-256 are known before the upload, as
+// Nextcloud's OC-Checksum wants. A cloud link becomes a .url shortcut.
+func (f *filing) spool(ctx context.Context, a model.Attachment, use func(*os.File, int64, string) error) (int64, string, error) {
+	tmp, err := os.CreateTemp(f.p.SpoolDir, "attachment-*")
+	if err != nil {
+		return 0, "", fmt.Errorf("spooling attachment: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	var src io.Reader
+	if a.Kind == model.AttachmentReference {
+		src = strings.NewReader("[InternetShortcut]\r\nURL=" + a.SourceURL + "\r\n")
+	} else {
+		body, err := f.p.Files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
+		if err != nil {
+			return 0, "", err
+		}
+		defer body.Close()
+		src = body
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), src)
+	if err != nil {
+		return 0, "", fmt.Errorf("spooling attachment %q: %w", a.Name, err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return 0, "", err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	return n, sum, use(tmp, n, sum)
+}
+
+// filingFailure decides what a failure means: a vanished message is noted
+// and not retried forever; a refused document store alerts without a retry
+// storm; a full one waits and retries.
+func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl FileAttachmentsPayload, err error, log *slog.Logger) error {
+	switch {
+	case errors.Is(err, grapherr.ErrNotFound):
+		n, _ := asynq.GetRetryCount(ctx)
+		if n < notFoundRetries {
+			return err
+		}
+		log.Warn("message vanished before its attachments were filed", slog.Any("error", err))
+		return p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: the message vanished from the mailbox")
+	case errors.Is(err, documents.ErrAuth):
+		log.Error("the document store refused access; check its credentials", slog.Any("error", err))
+		return err
+	case errors.Is(err, documents.ErrQuota):
+		log.Error("the document store is full; waiting", slog.Any("error", err))
+		return err
+	default:
+		return p.graphFailure(ctx, mb, err, log)
+	}
+}
+
+func pathBase(p string) string {
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func senderLabel(pl FileAttachmentsPayload) string {
+	if pl.SenderName != "" {
+		return pl.SenderName
+	}
+	return pl.SenderAddress
+}

@@ -1,0 +1,74 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestHealth(t *testing.T) {
+	ev := newEnvWith(t, &fakeEnqueuer{})
+	rec := ev.do(http.MethodGet, PathHealth, nil)
+	if rec.Code != http.StatusOK || rec.Body.String() != "ok\n" {
+		t.Errorf("GET /healthz: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestReady(t *testing.T) {
+	ok := func(context.Context) error { return nil }
+	down := func(context.Context) error {
+		return errors.New("dial tcp 10.0.0.5:5432: connection refused (user=secret)")
+	}
+	tests := []struct {
+		name     string
+		checks   []ReadyCheck
+		wantCode int
+		wantBody string
+	}{
+		{"all up", []ReadyCheck{{"redis", ok}, {"database", ok}}, http.StatusOK, "redis: ok\ndatabase: ok\n"},
+		{"database down", []ReadyCheck{{"redis", ok}, {"database", down}}, http.StatusServiceUnavailable, "redis: ok\ndatabase: failed\n"},
+		{"both down", []ReadyCheck{{"redis", down}, {"database", down}}, http.StatusServiceUnavailable, "redis: failed\ndatabase: failed\n"},
+		{"hanging check times out", []ReadyCheck{{"redis", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}}, http.StatusServiceUnavailable, "redis: failed\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := newEnvWith(t, &fakeEnqueuer{}, tt.checks...)
+			ev.h.d.ReadyTimeout = 50e6 // 50 ms
+			rec := ev.do(http.MethodGet, PathReady, nil)
+			if rec.Code != tt.wantCode || rec.Body.String() != tt.wantBody {
+				t.Errorf("GET /readyz: %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestReadyWithRealRedis(t *testing.T) {
+	ev := newEnv(t)
+	ev2 := newEnvWith(t, &fakeEnqueuer{}, ReadyCheck{"redis", func(ctx context.Context) error { return ev.rdb.Ping(ctx).Err() }})
+	if rec := ev2.do(http.MethodGet, PathReady, nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /readyz with Redis up: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestMetricsExposed(t *testing.T) {
+	ev := newEnvWith(t, &fakeEnqueuer{})
+	ev.post(t, PathNotifications, fixture(t, "notification-created.json", ev.keys.Generate(1)), http.StatusAccepted)
+	ev.post(t, PathNotifications, fixture(t, "notification-created.json", "forged"), http.StatusAccepted)
+	rec := ev.do(http.MethodGet, PathMetrics, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", rec.Code)
+	}
+	body := rec.Body.String()
+	for _, want := range []string{
+		`connector_webhook_received_total{kind="notification"} 2`,
+		`connector_webhook_dropped_total{kind="notification",reason="bad_client_state"} 1`,
+		`connector_tasks_enqueued_total{type="message:process"} 1`,
+		`connector_http_request_duration_seconds_count{code="202",method="POST",route="/graph/notifications"} 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

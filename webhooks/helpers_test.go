@@ -1,0 +1,225 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/jobs"
+)
+
+// testNow is the clock of the handlers under test.
+var testNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+const (
+	testSecret  = "test-master-secret-0123456789abcdef"
+	otherSecret = "other-master-secret-0123456789abcdef"
+	placeholder = "REPLACE-WITH-THE-SUBSCRIPTION-CLIENT-STATE"
+)
+
+// testRedis connects to TEST_REDIS_URL (default redis://127.0.0.1:6379),
+// database 14, flushed for the test. It skips when Redis does not answer,
+// unless REQUIRE_INTEGRATION=1.
+func testRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.DB = 14
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("Redis at %s is required: %v", url, err)
+		}
+		t.Skipf("Redis does not answer: %v", err)
+	}
+	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rdb
+}
+
+// testKeys are the clientState keys of the handler under test.
+func testKeys(t testing.TB) clientstate.Keys {
+	t.Helper()
+	k, err := clientstate.NewKeys([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// env is a handler under test with what the tests look at.
+type env struct {
+	e       *echo.Echo
+	h       *Handler
+	reg     *prometheus.Registry
+	m       *metrics.Metrics
+	keys    clientstate.Keys
+	rdb     *redis.Client // nil with a fake enqueuer
+	inspect *asynq.Inspector
+}
+
+// newEnv builds a handler on an asynq client of the test Redis.
+func newEnv(t testing.TB, ready ...ReadyCheck) *env {
+	t.Helper()
+	rdb := testRedis(t)
+	client := asynq.NewClientFromRedisClient(rdb)
+	ev := newEnvWith(t, client, ready...)
+	ev.rdb = rdb
+	ev.inspect = asynq.NewInspectorFromRedisClient(rdb)
+	return ev
+}
+
+// newEnvWith builds a handler on the given enqueuer.
+func newEnvWith(t testing.TB, enq Enqueuer, ready ...ReadyCheck) *env {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	keys := testKeys(t)
+	h, err := New(Deps{
+		Enqueuer: enq,
+		Keys:     keys,
+		Metrics:  m,
+		Gatherer: reg,
+		Ready:    ready,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:      func() time.Time { return testNow },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	return &env{e: e, h: h, reg: reg, m: m, keys: keys}
+}
+
+// do sends a request to the handler and returns the recorded answer.
+func (ev *env) do(method, target string, body []byte) *httptest.ResponseRecorder {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	ev.e.ServeHTTP(rec, req)
+	return rec
+}
+
+// post POSTs body to path and fails the test unless the answer has the code.
+func (ev *env) post(t testing.TB, path string, body []byte, want int) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := ev.do(http.MethodPost, path, body)
+	if rec.Code != want {
+		t.Fatalf("POST %s: %d %q, want %d", path, rec.Code, rec.Body.String(), want)
+	}
+	return rec
+}
+
+// pending lists the pending tasks of the notification queue.
+func (ev *env) pending(t testing.TB) []*asynq.TaskInfo {
+	t.Helper()
+	tasks, err := ev.inspect.ListPendingTasks(jobs.QueueCritical, asynq.PageSize(1000))
+	if errors.Is(err, asynq.ErrQueueNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tasks
+}
+
+// fixture reads a testdata file with its clientState placeholder replaced.
+func fixture(t testing.TB, name, clientState string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.ReplaceAll(string(b), placeholder, clientState))
+}
+
+// fakeEnqueuer records tasks in memory, or fails with err.
+type fakeEnqueuer struct {
+	mu    sync.Mutex
+	tasks []*asynq.Task
+	err   error
+}
+
+func (f *fakeEnqueuer) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.tasks = append(f.tasks, t)
+	return &asynq.TaskInfo{Type: t.Type(), Payload: t.Payload()}, nil
+}
+
+func (f *fakeEnqueuer) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.tasks)
+}
+
+// httpRequest builds a request for ServeHTTP.
+func httpRequest(t testing.TB, method, target, body string) *http.Request {
+	t.Helper()
+	return httptest.NewRequest(method, target, strings.NewReader(body))
+}
+
+// serve runs req through the handler.
+func (ev *env) serve(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	ev.e.ServeHTTP(rec, req)
+	return rec
+}
+
+// closedPortAddr is a local address nobody listens on.
+func closedPortAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// closedPortClient is an asynq client for a Redis address nobody listens
+// on, without go-redis's dial retries so that it fails at once.
+func closedPortClient(t testing.TB) *asynq.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: closedPortAddr(t), MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
+	c := asynq.NewClientFromRedisClient(rdb)
+	t.Cleanup(func() { rdb.Close() })
+	return c
+}
