@@ -63,6 +63,13 @@ type Deps struct {
 	SpoolDir string
 	// Location is the time zone of folder names (default Europe/Berlin).
 	Location *time.Location
+
+	// Alerts raises and clears alerts; nil turns the health check off.
+	Alerts Alerts
+	// Secrets reads the secrets' end dates from Graph (optional).
+	Secrets SecretDates
+	// Dead reports tasks archived after their last retry (optional).
+	Dead DeadTasks
 }
 
 // Processor handles every task type; Register wires it into a mux.
@@ -105,6 +112,7 @@ func Register(mux *asynq.ServeMux, p *Processor) {
 	mux.HandleFunc(TypeSyncMailbox, p.HandleSyncMailbox)
 	mux.HandleFunc(TypeEnsureSubscriptions, p.HandleEnsureSubscriptions)
 	mux.HandleFunc(TypeFileAttachments, p.HandleFileAttachments)
+	mux.HandleFunc(TypeHealthCheck, p.HandleHealthCheck)
 }
 
 // IsFailure tells asynq which errors count as failures: throttling by Graph

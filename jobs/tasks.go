@@ -25,6 +25,9 @@ const (
 	TypeEnsureSubscriptions = "subscriptions:ensure"
 	// TypeFileAttachments files a message's attachments into the document store.
 	TypeFileAttachments = "attachments:file"
+	// TypeHealthCheck raises and clears alerts (secret expiry, mailboxes,
+	// subscriptions, dead tasks).
+	TypeHealthCheck = "ops:health"
 )
 
 // Queues, most urgent first; the server weighs them 6:3:1.
@@ -140,4 +143,10 @@ func NewFileAttachmentsTask(p FileAttachmentsPayload) (*asynq.Task, error) {
 	id := taskID("files", fmt.Sprint(p.ActivityID))
 	// Many retries: a full document store (quota) must not lose anything.
 	return asynq.NewTask(TypeFileAttachments, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(25), asynq.Timeout(time.Hour)), nil
+}
+
+// NewHealthCheckTask builds the periodic health check (alerts), one per time slot.
+func NewHealthCheckTask(slot time.Time) *asynq.Task {
+	id := "health:" + slot.UTC().Format(time.RFC3339)
+	return asynq.NewTask(TypeHealthCheck, nil, asynq.TaskID(id), asynq.Queue(QueueLow), asynq.MaxRetry(2), asynq.Timeout(5*time.Minute))
 }

@@ -9,15 +9,18 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// RunUpkeep enqueues the subscription upkeep now and then every period until
-// ctx ends. Every worker process runs it; the task ID of each time slot makes
+// RunUpkeep enqueues the subscription upkeep and the health check now and
+// then every period until ctx ends. Every worker process runs it; the task ID of each time slot makes
 // the upkeep run once per slot however many processes there are (asynq's
 // Scheduler enqueues the same task ID every time, which cannot express that).
 func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.Logger) {
 	enqueue := func(now time.Time) {
-		_, err := q.EnqueueContext(ctx, NewEnsureSubscriptionsTask(now.Truncate(every)), asynq.Retention(2*every))
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
-			log.Warn("enqueuing the subscription upkeep failed", slog.Any("error", err))
+		slot := now.Truncate(every)
+		for _, t := range []*asynq.Task{NewEnsureSubscriptionsTask(slot), NewHealthCheckTask(slot)} {
+			_, err := q.EnqueueContext(ctx, t, asynq.Retention(2*every))
+			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
+				log.Warn("enqueuing periodic task failed", "type", t.Type(), slog.Any("error", err))
+			}
 		}
 	}
 	enqueue(time.Now())

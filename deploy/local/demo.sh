@@ -45,7 +45,10 @@ export CONNECTOR_EXTRA_CA_FILE="$demo/graphsim-ca.pem"
 export CONNECTOR_LISTEN="127.0.0.1:$web_port"
 # Real Graph needs a public HTTPS URL; the simulator also accepts loopback HTTP.
 export CONNECTOR_PUBLIC_URL="http://127.0.0.1:$web_port"
+export CONNECTOR_OPS_PASSWORD_FILE="$demo/ops-password"
 connector="$root/bin/connector"
+ops_password="demo-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')"
+printf '%s\n' "$ops_password" | "$connector" ops password --out "$CONNECTOR_OPS_PASSWORD_FILE" >/dev/null
 
 say "== Graph simulator with the demo tenant on https://127.0.0.1:$sim_port"
 "$root/bin/graphsim" --listen "127.0.0.1:$sim_port" --scenario configs/demo/tenant.yaml \
@@ -72,6 +75,10 @@ start=$SECONDS
 "$connector" report --wait-synced 110s
 say "(first report after $((SECONDS - start)) s)"
 
+say ""
+say "== connector check (SMTP is not configured in the demo, so that line fails)"
+"$connector" check || true
+
 seconds=${DEMO_STREAM_SECONDS:-45}
 say ""
 say "== new mails arrive live from the simulator; a second report in $seconds s"
@@ -79,10 +86,11 @@ sleep "$seconds"
 "$connector" report --top 8
 cat <<INFO
 
-  Health:        http://127.0.0.1:$web_port/readyz
-  Metrics:       http://127.0.0.1:$web_port/metrics
-  Simulator:     https://127.0.0.1:$sim_port/_sim/state
-  Why a mail is (not) in the CRM: see the decisions table in $demo/connector.db
+  Status page:     http://127.0.0.1:$web_port/ops/        (password: $ops_password)
+  Queue dashboard: http://127.0.0.1:$web_port/ops/queues/
+  Metrics:         http://127.0.0.1:$web_port/metrics
+  Simulator state: https://127.0.0.1:$sim_port/_sim/state
+  Why is a mail (not) in the CRM?  CONNECTOR_DATABASE_URL=$CONNECTOR_DATABASE_URL bin/connector explain <message id>
 INFO
 if [ "${DEMO_HOLD:-0}" = 1 ]; then
   say "running until Ctrl-C"

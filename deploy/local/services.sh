@@ -12,4 +12,6 @@ here=$(dirname "$0")
   "$here/webdav.sh" start
 } > "$root/var/services.env.tmp"
 mv "$root/var/services.env.tmp" "$root/var/services.env"
+# The status page is tested in a real headless browser.
+ensure_pkg chromium chromium
 cat "$root/var/services.env" >&2

@@ -98,21 +98,29 @@ func Serve(ctx context.Context, o Options) error {
 	m := metrics.New(reg)
 	var parts []func(context.Context) error
 	if o.Role != RoleWorker {
-		web, err := newWeb(o, st, rdb, queue, keys, m, reg)
+		web, err := newWeb(o, webDeps{st: st, rdb: rdb, queue: queue, redisOpt: redisOpt, keys: keys,
+			sessionKey: key.Derive("ops-session"), m: m, reg: reg})
 		if err != nil {
 			return err
 		}
 		parts = append(parts, web)
 	}
 	if o.Role != RoleWeb {
+		alerter, err := newAlerter(cfg, st, o.Log)
+		if err != nil {
+			return err
+		}
+		insp := asynq.NewInspector(redisOpt)
+		defer insp.Close()
 		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
-		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log}
+		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log, onAuth: authAlerts(alerter, st, o.Log)}
 		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
 		if err != nil {
 			return fmt.Errorf("documents_url: %w", err)
 		}
 		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gp, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
-			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute)})
+			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
+			Alerts: alerter, Secrets: gp, Dead: deadTasks{insp}})
 		parts = append(parts, newWorker(o, redisOpt, p, queue))
 	}
 	return runAll(ctx, o, parts)

@@ -29,6 +29,7 @@ type graphProvider struct {
 	key     *secret.Key
 	limiter graph.Limiter
 	log     *slog.Logger
+	onAuth  func(secretID int64, err error) // alerts
 
 	mu      sync.Mutex
 	client  *graph.Client
@@ -86,6 +87,9 @@ func (g *graphProvider) build(creds []store.Credential) (*graph.Client, error) {
 			}
 			if err != nil {
 				g.log.Error("client secret rejected", "credential_id", id, slog.Any("error", err))
+			}
+			if g.onAuth != nil {
+				g.onAuth(id, err)
 			}
 		},
 	})
@@ -161,4 +165,12 @@ func (g *graphProvider) OpenAttachment(ctx context.Context, mailbox, messageID, 
 		return nil, err
 	}
 	return c.OpenAttachment(ctx, mailbox, messageID, attachmentID)
+}
+
+func (g *graphProvider) PasswordCredentials(ctx context.Context) ([]model.PasswordCredential, error) {
+	c, err := g.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.PasswordCredentials(ctx)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/internal/ops"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/webhooks"
 )
@@ -22,9 +23,22 @@ import (
 // shutdownGrace bounds how long in-flight requests may finish on shutdown.
 const shutdownGrace = 10 * time.Second
 
-// newWeb returns the HTTP side: Graph's webhooks, health, readiness, metrics.
-func newWeb(o Options, st *store.Store, rdb redis.UniversalClient, queue *asynq.Client, keys clientstate.Keys,
-	m *metrics.Metrics, reg *prometheus.Registry) (func(context.Context) error, error) {
+// webDeps are what the HTTP side needs.
+type webDeps struct {
+	st         *store.Store
+	rdb        redis.UniversalClient
+	queue      *asynq.Client
+	redisOpt   asynq.RedisConnOpt
+	keys       clientstate.Keys
+	sessionKey []byte
+	m          *metrics.Metrics
+	reg        *prometheus.Registry
+}
+
+// newWeb returns the HTTP side: Graph's webhooks, health, readiness,
+// metrics, and the operators' /ops pages.
+func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
+	st, rdb, queue, keys, m, reg := d.st, d.rdb, d.queue, d.keys, d.m, d.reg
 	h, err := webhooks.New(webhooks.Deps{
 		Enqueuer: queue, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log,
 		Ready: []webhooks.ReadyCheck{
@@ -38,6 +52,12 @@ func newWeb(o Options, st *store.Store, rdb redis.UniversalClient, queue *asynq.
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	h.Register(e)
+	opsHandler, err := ops.New(ops.Deps{Store: st, PasswordFile: o.Config.OpsPasswordFile, SessionKey: d.sessionKey,
+		RedisConnOpt: d.redisOpt, QueuesWritable: o.Config.OpsQueuesWritable, Alerts: openAlerts{st}, Logger: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	opsHandler.Register(e)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	return func(ctx context.Context) error {
 		ln := o.Listener
@@ -47,9 +67,16 @@ func newWeb(o Options, st *store.Store, rdb redis.UniversalClient, queue *asynq.
 				return err
 			}
 		}
-		o.Log.Info("listening", "addr", ln.Addr().String(), "public_url", o.Config.PublicURL)
+		defer opsHandler.Close()
+		o.Log.Info("listening", "addr", ln.Addr().String(), "public_url", o.Config.PublicURL, "tls", o.Config.TLSCertFile != "")
 		done := make(chan error, 1)
-		go func() { done <- srv.Serve(ln) }()
+		go func() {
+			if o.Config.TLSCertFile != "" {
+				done <- srv.ServeTLS(ln, o.Config.TLSCertFile, o.Config.TLSKeyFile)
+				return
+			}
+			done <- srv.Serve(ln)
+		}()
 		select {
 		case err := <-done:
 			return err
@@ -65,4 +92,23 @@ func newWeb(o Options, st *store.Store, rdb redis.UniversalClient, queue *asynq.
 		}
 		return nil
 	}, nil
+}
+
+// openAlerts shows the open alerts on the status page.
+type openAlerts struct{ st *store.Store }
+
+func (a openAlerts) OpenAlerts(ctx context.Context) ([]ops.OpenAlert, error) {
+	rows, err := a.st.OpenAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ops.OpenAlert, len(rows))
+	for i, r := range rows {
+		msg := r.Message
+		if r.SentAt == nil && r.LastError != "" {
+			msg += " (not mailed: " + r.LastError + ")"
+		}
+		out[i] = ops.OpenAlert{Kind: r.Kind, Subject: r.SubjectKey, Message: msg, Since: r.OpenedAt}
+	}
+	return out, nil
 }

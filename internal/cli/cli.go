@@ -76,6 +76,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.serveCommand(),
 		a.reportCommand(),
 		a.explainCommand(),
+		a.checkCommand(),
+		a.opsCommand(),
 	)
 	return root
 }

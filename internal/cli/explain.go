@@ -7,7 +7,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
-	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/jobs"
 )
 
@@ -35,64 +34,13 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				writeDecision(a, d)
+				fmt.Fprint(a.stdout, d.Explain())
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decisions as JSON")
 	return cmd
-}
-
-func writeDecision(a *app, d store.Decision) {
-	p := func(label, format string, args ...any) {
-		fmt.Fprintf(a.stdout, "  %-18s %s\n", label+":", fmt.Sprintf(format, args...))
-	}
-	fmt.Fprintf(a.stdout, "message %s (employee %d)\n", d.GraphMessageID, d.EmployeeID)
-	p("subject", "%s", d.Subject)
-	p("folder", "%s", d.Folder)
-	p("decided", "%s", d.CreatedAt.Format("2006-01-02 15:04:05 MST"))
-	p("outcome", "%s (%s)", d.Outcome, reasonText(d.Reason))
-	if d.Direction != "" {
-		p("direction", "%s", d.Direction)
-	}
-	p("candidates", "%s", d.Candidates)
-	if d.Rule != "" {
-		p("rule", "%s, matched %s", d.Rule, d.MatchedAddress)
-	}
-	for _, id := range []struct {
-		label string
-		v     *int64
-	}{{"customer", d.CustomerID}, {"contact", d.ContactID}, {"lead", d.LeadID}, {"opportunity", d.OpportunityID}, {"activity", d.ActivityID}} {
-		if id.v != nil {
-			p(id.label, "%d", *id.v)
-		}
-	}
-	if d.Ambiguous {
-		p("note", "several customers matched; the lowest ID was chosen")
-	}
-	if d.Note != "" {
-		p("seen by", "%s", d.Note)
-	}
-}
-
-func reasonText(reason string) string {
-	switch reason {
-	case "matched":
-		return "a customer matched"
-	case "excluded_folder":
-		return "in a folder whose mail is never imported: junk, deleted items, drafts, outbox, archive, …"
-	case "draft":
-		return "a draft"
-	case "internal":
-		return "no external address: only colleagues or own domains"
-	case "ignored_domain":
-		return "every external address is at an ignored domain"
-	case "no_match":
-		return "no contact or customer has these addresses or domains"
-	default:
-		return reason
-	}
 }
 
 func (a *app) mailboxResyncCommand() *cobra.Command {

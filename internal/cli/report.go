@@ -89,6 +89,11 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 		}
 		fmt.Fprintf(out, "  %4d  %s\n", c.N, c.Label)
 	}
+	docs, size, err := st.DocumentCount(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nAttachments filed: %d (%.1f MB)\n", docs, float64(size)/1e6)
 	reasons, err := st.DecisionsByReason(ctx)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
@@ -52,6 +53,21 @@ type Config struct {
 	LogLevel string `koanf:"log_level"`
 	// LogFormat: text or json.
 	LogFormat string `koanf:"log_format"`
+	// OpsQueuesWritable lets operators retry or delete tasks on /ops/queues/
+	// (read-only by default).
+	OpsQueuesWritable bool `koanf:"ops_queues_writable"`
+	// TLSCertFile and TLSKeyFile make the HTTP server speak HTTPS itself
+	// (instead of behind a reverse proxy that terminates TLS).
+	TLSCertFile string `koanf:"tls_cert_file"`
+	TLSKeyFile  string `koanf:"tls_key_file"`
+	// SMTP for alert e-mails; no host means alerts are only shown on /ops/.
+	SMTPHost         string        `koanf:"smtp_host"`
+	SMTPPort         int           `koanf:"smtp_port"`
+	SMTPTLS          string        `koanf:"smtp_tls"`
+	SMTPUsername     string        `koanf:"smtp_username"`
+	SMTPPasswordFile string        `koanf:"smtp_password_file"`
+	SMTPFrom         string        `koanf:"smtp_from"`
+	SMTPTimeout      time.Duration `koanf:"smtp_timeout"`
 }
 
 // Defaults returns the configuration used when nothing else is set.
@@ -66,6 +82,8 @@ func Defaults() Config {
 		DocumentsURL:  "file://var/documents",
 		LogLevel:      "info",
 		LogFormat:     "text",
+		SMTPTLS:       "starttls",
+		SMTPTimeout:   30 * time.Second,
 	}
 }
 
@@ -171,6 +189,20 @@ func (c *Config) Validate() error {
 	default:
 		bad("log_format", "%q is not one of text, json", c.LogFormat)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file", "tls_cert_file and tls_key_file go together")
+	}
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("smtp_tls", "%q is not one of starttls, tls, none", c.SMTPTLS)
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		bad("smtp_port", "%d is not a port", c.SMTPPort)
+	}
+	if c.SMTPHost != "" && c.SMTPFrom == "" {
+		bad("smtp_from", "must be set when smtp_host is")
+	}
 	return errors.Join(errs...)
 }
 
@@ -204,17 +236,27 @@ func (c *Config) Database() (driver, dsn string, err error) {
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {
 	return map[string]any{
-		"database_url":      c.DatabaseURL,
-		"redis_url":         c.RedisURL,
-		"listen":            c.Listen,
-		"public_url":        c.PublicURL,
-		"graph_url":         c.GraphURL,
-		"authority_url":     c.AuthorityURL,
-		"extra_ca_file":     c.ExtraCAFile,
-		"master_key_file":   c.MasterKeyFile,
-		"documents_url":     c.DocumentsURL,
-		"ops_password_file": c.OpsPasswordFile,
-		"log_level":         c.LogLevel,
-		"log_format":        c.LogFormat,
+		"database_url":        c.DatabaseURL,
+		"redis_url":           c.RedisURL,
+		"listen":              c.Listen,
+		"public_url":          c.PublicURL,
+		"graph_url":           c.GraphURL,
+		"authority_url":       c.AuthorityURL,
+		"extra_ca_file":       c.ExtraCAFile,
+		"master_key_file":     c.MasterKeyFile,
+		"documents_url":       c.DocumentsURL,
+		"ops_password_file":   c.OpsPasswordFile,
+		"log_level":           c.LogLevel,
+		"log_format":          c.LogFormat,
+		"ops_queues_writable": c.OpsQueuesWritable,
+		"tls_cert_file":       c.TLSCertFile,
+		"tls_key_file":        c.TLSKeyFile,
+		"smtp_host":           c.SMTPHost,
+		"smtp_port":           c.SMTPPort,
+		"smtp_tls":            c.SMTPTLS,
+		"smtp_username":       c.SMTPUsername,
+		"smtp_password_file":  c.SMTPPasswordFile,
+		"smtp_from":           c.SMTPFrom,
+		"smtp_timeout":        c.SMTPTimeout,
 	}
 }

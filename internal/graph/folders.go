@@ -99,3 +99,14 @@ func (c *Client) wellKnownIDs(ctx context.Context, mailbox string) (map[string]s
 	wg.Wait()
 	return out, firstErr
 }
+
+// CheckMailbox reads the mailbox's Inbox folder: it succeeds exactly when
+// the app may read the mailbox (grapherr.ErrAccessDenied when it is outside
+// the app's scope).
+func (c *Client) CheckMailbox(ctx context.Context, mailbox string) error {
+	sel := &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
+	}
+	_, err := c.users().ByUserId(mailbox).MailFolders().ByMailFolderId("inbox").Get(ctx, sel)
+	return wrap("check mailbox", err)
+}

@@ -99,3 +99,29 @@ func (s *Store) ActivityTimes(ctx context.Context) (map[string]time.Time, error)
 	}
 	return out, nil
 }
+
+// RecentMailTimes returns when the last n e-mails imported from a mailbox
+// were received, newest first (the rhythm of the silent-mailbox check).
+func (s *Store) RecentMailTimes(ctx context.Context, employeeID int64, n int) ([]time.Time, error) {
+	var out []time.Time
+	err := s.db.SelectContext(ctx, &out, s.q(`
+		SELECT a.received_at FROM activity_mailboxes am JOIN activities a ON a.id = am.activity_id
+		WHERE am.employee_id = ? AND a.received_at IS NOT NULL
+		ORDER BY a.received_at DESC LIMIT ?`), employeeID, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent mail of employee %d: %w", employeeID, err)
+	}
+	return out, nil
+}
+
+// DocumentCount is the number of filed attachments and their total size.
+func (s *Store) DocumentCount(ctx context.Context) (n int, bytes int64, err error) {
+	var row struct {
+		N     int   `db:"n"`
+		Bytes int64 `db:"bytes"`
+	}
+	if err := s.db.GetContext(ctx, &row, `SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM documents`); err != nil {
+		return 0, 0, fmt.Errorf("store: document count: %w", err)
+	}
+	return row.N, row.Bytes, nil
+}

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dedesales/exchange-connector/internal/config"
+	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/secret"
+	"github.com/dedesales/exchange-connector/internal/store"
+)
+
+// Check tests what the connector depends on, like the old product's "Test &
+// Enable": the stored credentials, a token from Entra ID, read access to
+// every enabled mailbox, the public notification URL (by creating and
+// deleting a short-lived subscription, whose validation handshake Graph
+// sends to it), the document store and SMTP. It writes a verdict line per
+// item and returns the number of failures.
+func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) (failures int, err error) {
+	verdict := func(ok bool, item, detail string) {
+		state := "ok  "
+		if !ok {
+			state = "FAIL"
+			failures++
+		}
+		fmt.Fprintf(out, "%s  %-22s %s\n", state, item, detail)
+	}
+	dialect, dsn, err := cfg.Database()
+	if err != nil {
+		return 0, err
+	}
+	st, err := store.Open(ctx, dialect, dsn)
+	if err != nil {
+		verdict(false, "database", err.Error())
+		return failures, nil
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		verdict(false, "database", err.Error())
+		return failures, nil
+	}
+	verdict(true, "database", dialect)
+
+	key, err := secret.LoadKey(cfg.MasterKeyFile)
+	if err != nil {
+		verdict(false, "master key", err.Error())
+		return failures, nil
+	}
+	gp := &graphProvider{cfg: cfg, st: st, key: key, log: log}
+	client, err := gp.get(ctx)
+	if err != nil {
+		verdict(false, "credentials", err.Error())
+		return failures, nil
+	}
+	creds, _ := st.ActiveCredentials(ctx)
+	verdict(true, "credentials", fmt.Sprintf("%d active, tenant %s, client %s", len(creds), creds[0].TenantID, creds[0].ClientID))
+	id, err := client.CheckToken(ctx)
+	if err != nil {
+		verdict(false, "token", err.Error())
+		return failures, nil
+	}
+	verdict(true, "token", fmt.Sprintf("issued for credential %d", id))
+
+	mbs, err := st.Mailboxes(ctx)
+	if err != nil {
+		return failures, err
+	}
+	var readable []store.Mailbox
+	for _, mb := range mbs {
+		if mb.State() == store.MailboxDisabled || mb.State() == store.MailboxInactive {
+			continue
+		}
+		if err := client.CheckMailbox(ctx, mb.Address); err != nil {
+			verdict(false, "mailbox "+mb.Address, err.Error())
+			continue
+		}
+		readable = append(readable, mb)
+		verdict(true, "mailbox "+mb.Address, "readable")
+	}
+	checkNotificationURL(ctx, cfg, gp, readable, verdict)
+	checkDocuments(ctx, cfg, verdict)
+	checkSMTP(ctx, cfg, st, verdict)
+	return failures, nil
+}
+
+func checkNotificationURL(ctx context.Context, cfg *config.Config, gp *graphProvider, readable []store.Mailbox, verdict func(bool, string, string)) {
+	const item = "notification URL"
+	switch {
+	case cfg.PublicURL == "":
+		verdict(false, item, "public_url (CONNECTOR_PUBLIC_URL) is not set")
+		return
+	case len(readable) == 0:
+		verdict(false, item, "no readable mailbox to subscribe to")
+		return
+	}
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	sub, err := gp.CreateSubscription(ctx, model.Subscription{
+		Resource: "/users/" + readable[0].Address + "/messages", ChangeType: "created",
+		NotificationURL: base + "/graph/notifications", LifecycleNotificationURL: base + "/graph/lifecycle",
+		ClientState: "connector-check", ExpiresAt: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		verdict(false, item, base+": "+err.Error())
+		return
+	}
+	if err := gp.DeleteSubscription(ctx, sub.ID); err != nil {
+		verdict(false, item, "handshake ok, but the test subscription could not be deleted: "+err.Error())
+		return
+	}
+	verdict(true, item, base+" answered Graph's validation handshake")
+}
+
+func checkDocuments(ctx context.Context, cfg *config.Config, verdict func(bool, string, string)) {
+	const item = "document store"
+	docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{})
+	if err != nil {
+		verdict(false, item, err.Error())
+		return
+	}
+	probe := fmt.Sprintf("connector check %s\n", time.Now().UTC().Format(time.RFC3339))
+	if err := docs.Put(ctx, ".connector-check", strings.NewReader(probe), int64(len(probe)), time.Now(), ""); err != nil {
+		verdict(false, item, err.Error())
+		return
+	}
+	if _, _, ok, err := docs.Stat(ctx, ".connector-check"); err != nil || !ok {
+		verdict(false, item, fmt.Sprintf("written file not found: %v", err))
+		return
+	}
+	verdict(true, item, "writable ("+redactedURL(cfg.DocumentsURL)+")")
+}
+
+func checkSMTP(ctx context.Context, cfg *config.Config, st *store.Store, verdict func(bool, string, string)) {
+	const item = "SMTP"
+	if cfg.SMTPHost == "" {
+		verdict(false, item, "smtp_host is not set: alerts are shown on /ops/ only")
+		return
+	}
+	raw, _ := st.Setting(ctx, "alert_recipients")
+	var to []string
+	_ = json.Unmarshal([]byte(raw), &to)
+	if len(to) == 0 {
+		verdict(false, item, "no alert_recipients (connector settings set alert_recipients ops@example.com)")
+		return
+	}
+	m, err := newMailer(cfg)
+	if err != nil {
+		verdict(false, item, err.Error())
+		return
+	}
+	if err := m.Send(ctx, to, "[exchange-connector] connector check", "This test mail shows that alert e-mails reach you.\n"); err != nil {
+		verdict(false, item, err.Error())
+		return
+	}
+	verdict(true, item, "test mail sent to "+strings.Join(to, ", "))
+}
+
+func redactedURL(u string) string {
+	if i := strings.Index(u, "@"); i > 0 && strings.Contains(u[:i], "://") {
+		return u[:strings.Index(u, "://")+3] + "…" + u[i:]
+	}
+	return u
+}

@@ -1,0 +1,44 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/dedesales/exchange-connector/internal/app"
+	"github.com/dedesales/exchange-connector/internal/graphsim"
+	"github.com/dedesales/exchange-connector/internal/store"
+)
+
+func TestCheckVerdicts(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	s.start(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	failures, err := app.Check(ctx, s.cfg, &out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ok    token", "ok    mailbox " + anna, "ok    notification URL", "ok    document store", "FAIL  SMTP"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if failures != 1 {
+		t.Errorf("%d failures, want 1 (SMTP):\n%s", failures, out.String())
+	}
+
+	s.sim.SetFaults(graphsim.Faults{AllowedMailboxes: []string{anna}})
+	s.cfg.PublicURL = "http://127.0.0.1:1" // nothing answers there
+	out.Reset()
+	failures, _ = app.Check(ctx, s.cfg, &out, nil)
+	for _, want := range []string{"FAIL  mailbox " + peter, "FAIL  notification URL"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if failures != 3 {
+		t.Errorf("%d failures, want 3:\n%s", failures, out.String())
+	}
+}

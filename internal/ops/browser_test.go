@@ -1,0 +1,192 @@
+package ops_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dedesales/exchange-connector/internal/ops"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
+)
+
+// chromiumPath is Debian's chromium (apt-get install chromium);
+// OPS_CHROMIUM overrides it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("OPS_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("chromium is required for the browser test (apt-get install chromium): %v", err)
+		}
+		t.Skipf("no chromium (%v); apt-get install chromium, or set REQUIRE_INTEGRATION=1 to fail instead", err)
+	}
+	return p
+}
+
+// TestBrowser drives the pages with a real headless chromium: the login
+// redirect, the status page, a search, a decision's details and asynqmon's
+// dashboard, which must render under our Content-Security-Policy.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	exe := chromiumPath(t)
+	opt := redisOpt(t)
+	enqueue(t, opt)
+	st := storetest.Open(t, store.SQLite)
+	seed(t, st)
+	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed()), RedisConnOpt: opt})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	allocOpts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 1000),
+	)
+	actx, acancel := chromedp.NewExecAllocator(ctx, allocOpts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer bcancel()
+
+	// The console, with CSP violations, from the first page on.
+	var (
+		mu        sync.Mutex
+		console   []string // console messages, browser log entries, uncaught exceptions
+		violation []string // CSP violations other than Google Fonts
+	)
+	messages := chromedp.Console(bctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m.String())
+			if strings.Contains(m.Text, "Content Security Policy") && !strings.Contains(m.Text, "fonts.googleapis.com") {
+				violation = append(violation, m.String())
+			}
+			mu.Unlock()
+		}
+	}()
+	fail := func(step string, err error) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%s: %v\nconsole:\n%s", step, err, strings.Join(console, "\n"))
+	}
+	text := func(sel chromedp.ID) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(sel))
+		if err != nil {
+			fail("text of "+string(sel), err)
+		}
+		return s
+	}
+
+	// /ops/ sends the browser to the login form.
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/ops/"), chromedp.WaitVisible(chromedp.ID("password"))); err != nil {
+		fail("open /ops/", err)
+	}
+	if loc, err := chromedp.Run(bctx, chromedp.Location()); err != nil || !strings.Contains(loc, "/ops/login?next=%2Fops%2F") {
+		t.Errorf("/ops/ without a session went to %s (%v)", loc, err)
+	}
+
+	// Log in: the status page lists the seeded mailboxes.
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("password"), testPassword), chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("mailboxes"))); err != nil {
+		fail("log in", err)
+	}
+	mailboxes := text("mailboxes")
+	for _, want := range []string{"anna.berger@dedenet.de", "peter.kraus@dedenet.de", "olaf.alt@dedenet.de"} {
+		if !strings.Contains(mailboxes, want) {
+			t.Errorf("mailbox table lacks %s:\n%s", want, mailboxes)
+		}
+	}
+	statusShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot of /ops/", err)
+	}
+
+	// Search a decision, unfold it and open its details.
+	// (#decisions is on the status page too: wait for the results page.)
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("q"), "Wartungsvertrag"), chromedp.Click(chromedp.ID("search")),
+		chromedp.WaitVisible(chromedp.ID("results-for")), chromedp.WaitVisible(chromedp.ID("decisions"))); err != nil {
+		fail("search", err)
+	}
+	rows, err := chromedp.Run(bctx, chromedp.Nodes(chromedp.CSSAll("#decisions tbody tr")))
+	if results := text("decisions"); err != nil || len(rows) != 2 || !strings.Contains(results, "AW: Angebot Wartungsvertrag") {
+		t.Errorf("search found %d rows (%v):\n%s", len(rows), err, results)
+	}
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#decisions summary")), chromedp.Click(chromedp.CSS("#decisions details a")),
+		chromedp.WaitVisible(chromedp.ID("explain"))); err != nil {
+		fail("decision details", err)
+	}
+	if explain := text("explain"); !strings.Contains(explain, "(a customer matched)") {
+		t.Errorf("decision details:\n%s", explain)
+	}
+
+	// asynqmon's dashboard renders under our CSP and lists the queue.
+	qctx, qcancel := context.WithTimeout(bctx, 8*time.Second)
+	defer qcancel()
+	if err := chromedp.Do(qctx, chromedp.Navigate(srv.URL+"/ops/queues/"),
+		// The side bar's "Queues", the chart headings, and the queue in the table.
+		chromedp.WaitVisible(chromedp.Search(`//*[normalize-space(text())="Queues"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//h6[normalize-space(.)="Queue Size"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table//*[normalize-space(text())="default"]`))); err != nil {
+		tables, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("table")))
+		t.Logf("table: %s", tables)
+		fail("queue dashboard", err)
+	}
+	queuesShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot of /ops/queues/", err)
+	}
+	mu.Lock()
+	if len(violation) > 0 {
+		t.Errorf("Content-Security-Policy violations:\n%s", strings.Join(violation, "\n"))
+	}
+	mu.Unlock()
+	for name, png := range map[string][]byte{"ops-status.png": statusShot, "ops-queues.png": queuesShot} {
+		saveScreenshot(t, name, png)
+	}
+}
+
+// saveScreenshot writes a screenshot to the test's directory and, with
+// OPS_SCREENSHOT_DIR set, there too.
+func saveScreenshot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	dirs := []string{t.TempDir()}
+	if d := os.Getenv("OPS_SCREENSHOT_DIR"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+	}
+}

@@ -1,0 +1,190 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/alert"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/store"
+)
+
+// Alerts raises and clears alert conditions (internal/alert.Alerter).
+type Alerts interface {
+	Raise(ctx context.Context, a alert.Alert) error
+	Clear(ctx context.Context, kind, key string) error
+}
+
+// SecretDates reads the app registration's secret end dates from Graph.
+type SecretDates interface {
+	PasswordCredentials(ctx context.Context) ([]model.PasswordCredential, error)
+}
+
+// DeadTasks reports tasks archived after their last retry, by type.
+type DeadTasks interface {
+	DeadTasks(ctx context.Context) ([]alert.TasksDead, error)
+}
+
+// HandleHealthCheck raises the alerts whose conditions hold and clears the
+// others: the client secret's expiry (the nearer of the operator's date and
+// Graph's), mailboxes outside the app's scope, subscriptions that cannot be
+// created or renewed, dead tasks, and mailboxes silent far longer than usual.
+// The alert store makes every condition mail once per level.
+func (p *Processor) HandleHealthCheck(ctx context.Context, _ *asynq.Task) error {
+	if p.Alerts == nil {
+		return nil
+	}
+	now := p.Now()
+	checks := []func(context.Context, time.Time) error{p.checkSecrets, p.checkMailboxes, p.checkDeadTasks}
+	var errs []error
+	for _, check := range checks {
+		if err := check(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// raise and clear log alert failures instead of failing the check: a mail
+// server that is down must not stop the other checks; the unsent alert is
+// retried by the next check.
+func (p *Processor) raise(ctx context.Context, a alert.Alert) {
+	if err := p.Alerts.Raise(ctx, a); err != nil {
+		p.Log.Warn("alert not sent", "kind", a.Kind, "key", a.Key, slog.Any("error", err))
+	}
+}
+
+func (p *Processor) clear(ctx context.Context, kind, key string) {
+	if err := p.Alerts.Clear(ctx, kind, key); err != nil {
+		p.Log.Warn("recovery not sent", "kind", kind, "key", key, slog.Any("error", err))
+	}
+}
+
+func (p *Processor) checkSecrets(ctx context.Context, now time.Time) error {
+	creds, err := p.Store.ActiveCredentials(ctx)
+	if err != nil {
+		return err
+	}
+	var graphCreds []model.PasswordCredential
+	if p.Secrets != nil && len(creds) > 0 {
+		graphCreds, err = p.Secrets.PasswordCredentials(ctx)
+		if err != nil && !errors.Is(err, grapherr.ErrAccessDenied) {
+			p.Log.Info("reading the secrets' end dates from Graph failed; using the operator's dates", slog.Any("error", err))
+		}
+	}
+	for _, c := range creds {
+		key := strconv.FormatInt(c.ID, 10)
+		expires := nearerExpiry(c, graphCreds)
+		if expires == nil {
+			continue
+		}
+		level, due := alert.SecretExpiryLevels(now, *expires)
+		if !due {
+			p.clear(ctx, alert.KindSecretExpiring, key)
+			continue
+		}
+		p.raise(ctx, alert.Alert{Kind: alert.KindSecretExpiring, Key: key, Level: level, Data: alert.SecretExpiring{
+			TenantID: c.TenantID, ClientID: c.ClientID, SecretHint: c.SecretHint, ExpiresAt: *expires, CheckedAt: now}})
+	}
+	return nil
+}
+
+// nearerExpiry is the earlier of the operator's date and Graph's end date
+// of the secret with the same hint (its first characters).
+func nearerExpiry(c store.Credential, graph []model.PasswordCredential) *time.Time {
+	out := c.ExpiresAt
+	hint := strings.TrimSuffix(c.SecretHint, "…")
+	for _, g := range graph {
+		if g.Hint == "" || !strings.HasPrefix(hint, g.Hint) || g.EndsAt.IsZero() {
+			continue
+		}
+		if out == nil || g.EndsAt.Before(*out) {
+			t := g.EndsAt
+			out = &t
+		}
+	}
+	return out
+}
+
+func (p *Processor) checkMailboxes(ctx context.Context, now time.Time) error {
+	mbs, err := p.Store.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, mb := range mbs {
+		if mb.State() == store.MailboxAccessDenied {
+			p.raise(ctx, alert.Alert{Kind: alert.KindMailboxAccessDenied, Key: mb.Address, Data: alert.MailboxAccessDenied{
+				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
+		} else {
+			p.clear(ctx, alert.KindMailboxAccessDenied, mb.Address)
+		}
+		if !mb.Syncable() {
+			continue
+		}
+		sub, err := p.Store.SubscriptionOf(ctx, mb.EmployeeID)
+		switch {
+		case err == nil && sub.Status == store.SubscriptionFailed:
+			op := alert.OpRenew
+			if sub.ExpiresAt.Before(sub.CreatedAt.Add(time.Minute)) {
+				op = alert.OpCreate
+			}
+			p.raise(ctx, alert.Alert{Kind: alert.KindSubscriptionFailed, Key: mb.Address, Data: alert.SubscriptionFailed{
+				Mailbox: mb.Address, Employee: mb.Name, Operation: op, Error: sub.LastError}})
+		case err == nil:
+			p.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
+		}
+		times, err := p.Store.RecentMailTimes(ctx, mb.EmployeeID, 30)
+		if err != nil {
+			return err
+		}
+		if alert.SilentMailbox(times, now) {
+			p.raise(ctx, alert.Alert{Kind: alert.KindMailboxSilent, Key: mb.Address, Data: alert.MailboxSilent{
+				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: usualGap(times), CheckedAt: now}})
+		} else {
+			p.clear(ctx, alert.KindMailboxSilent, mb.Address)
+		}
+	}
+	return nil
+}
+
+// usualGap is the median gap between mails (for the alert's text).
+func usualGap(times []time.Time) time.Duration {
+	if len(times) < 2 {
+		return 0
+	}
+	gaps := make([]time.Duration, 0, len(times)-1)
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, times[i-1].Sub(times[i]).Abs())
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
+}
+
+func (p *Processor) checkDeadTasks(ctx context.Context, _ time.Time) error {
+	if p.Dead == nil {
+		return nil
+	}
+	dead, err := p.Dead.DeadTasks(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, d := range dead {
+		seen[d.TaskType] = true
+		p.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
+	}
+	for _, t := range []string{TypeProcessMessage, TypeLifecycle, TypeSyncMailbox, TypeEnsureSubscriptions, TypeFileAttachments, TypeHealthCheck} {
+		if !seen[t] {
+			p.clear(ctx, alert.KindTasksDead, t)
+		}
+	}
+	return nil
+}
