@@ -86,6 +86,9 @@ func (p *Processor) checkSecrets(ctx context.Context, now time.Time) error {
 		if expires == nil {
 			continue
 		}
+		if p.Metrics != nil {
+			p.Metrics.SecretDaysLeft.WithLabelValues(key).Set(expires.Sub(now).Hours() / 24)
+		}
 		level, due := alert.SecretExpiryLevels(now, *expires)
 		if !due {
 			p.clear(ctx, alert.KindSecretExpiring, key)
@@ -140,6 +143,9 @@ func (p *Processor) checkMailboxes(ctx context.Context, now time.Time) error {
 				Mailbox: mb.Address, Employee: mb.Name, Operation: op, Error: sub.LastError}})
 		case err == nil:
 			p.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
+			if p.Metrics != nil {
+				p.Metrics.SubscriptionExpiry.WithLabelValues(mb.Address).Set(sub.ExpiresAt.Sub(now).Seconds())
+			}
 		}
 		times, err := p.Store.RecentMailTimes(ctx, mb.EmployeeID, 30)
 		if err != nil {

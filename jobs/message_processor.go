@@ -113,6 +113,9 @@ func (p *Processor) importMessage(ctx context.Context, mb store.Mailbox, msg *mo
 	if err != nil {
 		return res, err
 	}
+	if p.Metrics != nil {
+		p.Metrics.Decisions.WithLabelValues(res.Outcome, d.Reason).Inc()
+	}
 	return res, p.enqueueFiling(ctx, mb, msg, res, d.CustomerID)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -70,6 +71,8 @@ type Deps struct {
 	Secrets SecretDates
 	// Dead reports tasks archived after their last retry (optional).
 	Dead DeadTasks
+	// Metrics, when set, count tasks, decisions and the health gauges.
+	Metrics *metrics.Metrics
 }
 
 // Processor handles every task type; Register wires it into a mux.
@@ -107,6 +110,9 @@ func NewProcessor(d Deps) *Processor {
 
 // Register adds every task handler to mux.
 func Register(mux *asynq.ServeMux, p *Processor) {
+	if p.Metrics != nil {
+		mux.Use(p.observe)
+	}
 	mux.HandleFunc(TypeProcessMessage, p.HandleProcessMessage)
 	mux.HandleFunc(TypeLifecycle, p.HandleLifecycle)
 	mux.HandleFunc(TypeSyncMailbox, p.HandleSyncMailbox)
@@ -162,4 +168,22 @@ func (p *Processor) matchRules(ctx context.Context) (*match.Rules, error) {
 	}
 	p.rules.rules, p.rules.at = match.NewRules(settings, employees), time.Now()
 	return p.rules.rules, nil
+}
+
+// observe counts every task by type and outcome and times it.
+func (p *Processor) observe(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		start := time.Now()
+		err := next.ProcessTask(ctx, t)
+		outcome := "ok"
+		switch {
+		case errors.Is(err, grapherr.ErrThrottled):
+			outcome = "throttled"
+		case err != nil:
+			outcome = "error"
+		}
+		p.Metrics.TasksProcessed.WithLabelValues(t.Type(), outcome).Inc()
+		p.Metrics.TaskDuration.WithLabelValues(t.Type()).Observe(time.Since(start).Seconds())
+		return err
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -113,15 +114,25 @@ func Serve(ctx context.Context, o Options) error {
 		insp := asynq.NewInspector(redisOpt)
 		defer insp.Close()
 		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
-		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log, onAuth: authAlerts(alerter, st, o.Log)}
+		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log, onAuth: authAlerts(alerter, st, o.Log),
+			onResponse: func(status int) {
+				label := "error"
+				if status != 0 {
+					label = strconv.Itoa(status)
+				}
+				m.GraphRequests.WithLabelValues(label).Inc()
+			}}
 		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
 		if err != nil {
 			return fmt.Errorf("documents_url: %w", err)
 		}
 		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gp, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
-			Alerts: alerter, Secrets: gp, Dead: deadTasks{insp}})
+			Alerts: alerter, Secrets: gp, Dead: deadTasks{insp}, Metrics: m})
 		parts = append(parts, newWorker(o, redisOpt, p, queue))
+		if o.Role == RoleWorker {
+			parts = append(parts, newWorkerHTTP(o, reg))
+		}
 	}
 	return runAll(ctx, o, parts)
 }

@@ -30,6 +30,8 @@ type graphProvider struct {
 	limiter graph.Limiter
 	log     *slog.Logger
 	onAuth  func(secretID int64, err error) // alerts
+	// onResponse counts Graph responses by status (metrics).
+	onResponse func(status int)
 
 	mu      sync.Mutex
 	client  *graph.Client
@@ -78,7 +80,7 @@ func (g *graphProvider) build(creds []store.Credential) (*graph.Client, error) {
 	return graph.New(graph.Config{
 		TenantID: creds[0].TenantID, ClientID: creds[0].ClientID, Secrets: secrets,
 		AuthorityURL: g.cfg.AuthorityURL, GraphURL: g.cfg.GraphURL, ExtraCAFile: g.cfg.ExtraCAFile,
-		Limiter: g.limiter, Logger: g.log,
+		Limiter: g.limiter, Logger: g.log, OnResponse: g.onResponse,
 		OnCredential: func(id int64, err error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/dedesales/exchange-connector/internal/graphsim"
@@ -40,6 +41,18 @@ func TestMailBecomesActivity(t *testing.T) {
 			}
 			if a, _ := s.activities(t); a != 2 {
 				t.Errorf("%d activities, want 2", a)
+			}
+			metrics := s.get(t, "/metrics")
+			for _, want := range []string{
+				`connector_match_decisions_total{outcome="imported",reason="matched"} 2`,
+				`connector_match_decisions_total{outcome="ignored",reason="excluded_folder"} 1`,
+				`connector_tasks_processed_total{outcome="ok",type="message:process"}`,
+				`connector_graph_requests_total{status="200"}`,
+				`connector_webhook_received_total{kind="notification"}`,
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
 			}
 		})
 	}

@@ -277,3 +277,18 @@ func handshakeServer(t testing.TB) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// get fetches a path of the connector's HTTP server.
+func (s *stack) get(t testing.TB, path string) string {
+	t.Helper()
+	resp, err := http.Get(s.cfg.PublicURL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

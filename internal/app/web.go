@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
@@ -58,6 +59,20 @@ func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
+	return serveHTTP(o, e, opsHandler.Close), nil
+}
+
+// newWorkerHTTP serves only /healthz and /metrics, for a worker-only process.
+func newWorkerHTTP(o Options, reg *prometheus.Registry) func(context.Context) error {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET(webhooks.PathHealth, func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET(webhooks.PathMetrics, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return serveHTTP(o, e, func() error { return nil })
+}
+
+// serveHTTP runs an HTTP server on the configured listener until ctx ends.
+func serveHTTP(o Options, e *echo.Echo, closeFn func() error) func(context.Context) error {
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	return func(ctx context.Context) error {
 		ln := o.Listener
@@ -67,7 +82,7 @@ func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 				return err
 			}
 		}
-		defer opsHandler.Close()
+		defer closeFn()
 		o.Log.Info("listening", "addr", ln.Addr().String(), "public_url", o.Config.PublicURL, "tls", o.Config.TLSCertFile != "")
 		done := make(chan error, 1)
 		go func() {
@@ -91,7 +106,7 @@ func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 			return err
 		}
 		return nil
-	}, nil
+	}
 }
 
 // openAlerts shows the open alerts on the status page.

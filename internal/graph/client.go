@@ -76,6 +76,9 @@ type Config struct {
 	OnCredential func(secretID int64, err error)
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// OnResponse, when set, is told the status of every Graph response
+	// (0 when there was none), for metrics.
+	OnResponse func(status int)
 }
 
 // Client calls Graph with app-only tokens.
@@ -121,7 +124,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ours := &transport{base: base, token: tokens.token, limiter: cfg.Limiter}
+	ours := &transport{base: base, token: tokens.token, limiter: cfg.Limiter, observe: cfg.OnResponse}
 	stack := khttp.NewCustomTransportWithParentTransport(ours, middlewares(cfg.MaxRetryAfter)...)
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc := &http.Client{Transport: stack, Timeout: cfg.Timeout, CheckRedirect: noRedirect}

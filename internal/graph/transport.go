@@ -22,6 +22,7 @@ type transport struct {
 	base    http.RoundTripper
 	token   func(ctx context.Context) (string, error)
 	limiter Limiter
+	observe func(status int) // optional
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -47,6 +48,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		release = rel
 	}
 	resp, err := t.base.RoundTrip(r)
+	if t.observe != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.observe(status)
+	}
 	if err != nil {
 		release()
 		return nil, err

@@ -49,6 +49,20 @@ type Metrics struct {
 	// HTTPDuration observes the handling time of requests, by route, method
 	// and status code.
 	HTTPDuration *prometheus.HistogramVec
+
+	// TasksProcessed counts tasks handled, by type and outcome (ok, error,
+	// throttled).
+	TasksProcessed *prometheus.CounterVec
+	// TaskDuration observes how long tasks take, by type.
+	TaskDuration *prometheus.HistogramVec
+	// GraphRequests counts Graph requests, by HTTP status ("error" without one).
+	GraphRequests *prometheus.CounterVec
+	// Decisions counts matching decisions, by outcome and reason.
+	Decisions *prometheus.CounterVec
+	// SubscriptionExpiry is the seconds until a mailbox's subscription expires.
+	SubscriptionExpiry *prometheus.GaugeVec
+	// SecretDaysLeft is the days until a stored client secret expires.
+	SecretDaysLeft *prometheus.GaugeVec
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -85,10 +99,36 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method", "code"}),
 	}
+	m.TasksProcessed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "processed_total",
+		Help: "Tasks handled, by type and outcome (ok, error, throttled).",
+	}, []string{"type", "outcome"})
+	m.TaskDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "duration_seconds",
+		Help:    "Time to handle a task, by type.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	}, []string{"type"})
+	m.GraphRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "graph", Name: "requests_total",
+		Help: "Microsoft Graph requests, by HTTP status (429 is throttling; error: no response).",
+	}, []string{"status"})
+	m.Decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "match", Name: "decisions_total",
+		Help: "Matching decisions, by outcome and reason.",
+	}, []string{"outcome", "reason"})
+	m.SubscriptionExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
+		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired).",
+	}, []string{"mailbox"})
+	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
+		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
+	}, []string{"credential"})
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
+		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
 	)
 	return m
 }
