@@ -127,6 +127,18 @@ func TestOperatorWorkflow(t *testing.T) {
 				t.Errorf("after rotate:\n%s", show)
 			}
 
+			if _, errOut, code := run(t, "", "credentials", "remove", "99"); code == 0 || !strings.Contains(errOut, "no active credential 99") {
+				t.Errorf("remove unknown: %s", errOut)
+			}
+			mustRun(t, "credentials", "remove", "1")
+			show = mustRun(t, "credentials", "show")
+			if strings.Count(show, "credential ") != 1 || strings.Contains(show, "Xy8…") {
+				t.Errorf("after remove:\n%s", show)
+			}
+			if _, errOut, code := run(t, "", "credentials", "remove", "2"); code == 0 || !strings.Contains(errOut, "only active credential") {
+				t.Errorf("removing the last credential: %s", errOut)
+			}
+
 			// Another master key: a clear error, not garbage.
 			if err := os.Rename("var/master.key", "var/master.key.bak"); err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ var (
 
 func (a *app) credentialsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (the secret is encrypted at rest)"}
-	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand())
+	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand(), a.credentialsRemoveCommand())
 	return cmd
 }
 
@@ -222,5 +223,35 @@ func expiry(t *time.Time, now time.Time) string {
 		return fmt.Sprintf("%s (EXPIRED %d days ago)", t.Format(time.DateOnly), -days)
 	default:
 		return fmt.Sprintf("%s (%d days left)", t.Format(time.DateOnly), days)
+	}
+}
+
+func (a *app) credentialsRemoveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove ID",
+		Short: "Retire a credential (after rotation, once its secret is deleted in Entra ID)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a credential ID (see `connector credentials show`)", args[0])
+			}
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			creds, err := st.ActiveCredentials(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(creds) == 1 && creds[0].ID == id {
+				return errors.New("this is the only active credential; add the new secret with `connector credentials rotate` first")
+			}
+			if err := st.DeactivateCredential(cmd.Context(), id); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "credential %d retired\n", id)
+			return nil
+		},
 	}
 }

@@ -106,24 +106,28 @@ func createKey(path string) (*Key, error) {
 	if _, err := rand.Read(raw); err != nil {
 		return nil, fmt.Errorf("secret: generating master key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret: creating master key directory: %w", err)
 	}
-	// O_EXCL: two processes starting at once must not overwrite each other's key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		k, _, err := LoadOrCreateKey(path)
-		return k, err
-	}
+	// Write a complete temporary file, then link it into place: the link
+	// fails when another process got there first, and nobody ever reads a
+	// half-written key.
+	f, err := os.CreateTemp(dir, ".master-key-*")
 	if err != nil {
 		return nil, fmt.Errorf("secret: creating master key file: %w", err)
 	}
-	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n"); err != nil {
-		f.Close()
+	defer os.Remove(f.Name())
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n")
+	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		return nil, fmt.Errorf("secret: writing master key file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("secret: writing master key file: %w", err)
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			k, _, err := LoadOrCreateKey(path)
+			return k, err
+		}
+		return nil, fmt.Errorf("secret: creating master key file: %w", err)
 	}
 	return NewKey(raw)
 }

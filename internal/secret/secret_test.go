@@ -110,3 +110,30 @@ func TestDerive(t *testing.T) {
 		t.Error("derivation is not deterministic")
 	}
 }
+
+// Processes starting at once agree on one key.
+func TestConcurrentCreationAgreesOnOneKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	ids := make(chan string, 16)
+	for range 16 {
+		go func() {
+			k, _, err := LoadOrCreateKey(path)
+			if err != nil {
+				t.Error(err)
+				ids <- ""
+				return
+			}
+			ids <- k.ID()
+		}()
+	}
+	first := <-ids
+	for range 15 {
+		if id := <-ids; id != first {
+			t.Fatalf("two keys: %s and %s", first, id)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+}

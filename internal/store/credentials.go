@@ -76,3 +76,16 @@ func (s *Store) RecordCredentialResult(ctx context.Context, id int64, result err
 	}
 	return nil
 }
+
+// DeactivateCredential retires a credential (after its secret was deleted in
+// Entra ID); it is kept for the record but never tried again.
+func (s *Store) DeactivateCredential(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE credentials SET active = ? WHERE id = ? AND active = ?`), false, id, true)
+	if err != nil {
+		return fmt.Errorf("store: deactivate credential %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: no active credential %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
