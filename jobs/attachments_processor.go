@@ -213,6 +213,14 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 			}
 			continue
 		}
+		if a.Kind == model.AttachmentReference && a.SourceURL == "" {
+			note := fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)
+			f.log.Info(note)
+			if err := f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+				return "", err
+			}
+			continue
+		}
 		if max := f.settings.MaxAttachmentBytes; max > 0 && a.Size > max {
 			note := fmt.Sprintf("attachment %q (%d bytes) not filed: above max_attachment_bytes (%d)", a.Name, a.Size, max)
 			f.log.Warn(note)
@@ -309,6 +317,9 @@ func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl File
 		return p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: the message vanished from the mailbox")
 	case errors.Is(err, documents.ErrAuth):
 		log.Error("the document store refused access; check its credentials", slog.Any("error", err))
+		if merr := p.Store.SetMailboxError(ctx, mb.EmployeeID, "document store: "+err.Error()); merr != nil {
+			log.Warn("recording the error on the mailbox failed", slog.Any("error", merr))
+		}
 		return err
 	case errors.Is(err, documents.ErrQuota):
 		log.Error("the document store is full; waiting", slog.Any("error", err))

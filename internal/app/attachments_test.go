@@ -106,3 +106,37 @@ func TestAttachmentsFiledIntoCustomerDocuments(t *testing.T) {
 		}
 	}
 }
+
+// Cloud links become .url shortcuts; an attachment above the size cap is
+// left out with a note on the decision, and the rest is filed.
+func TestCloudLinksAndSizeCap(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	if err := s.st.SetSetting(context.Background(), "max_attachment_bytes", "1000000"); err != nil {
+		t.Fatal(err)
+	}
+	s.start(t)
+	at := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
+	m, err := s.sim.CreateMessage(graphsim.MessageInput{Mailbox: anna, Folder: "inbox", Message: map[string]any{
+		"subject": "Pläne", "receivedDateTime": at.Format(time.RFC3339), "sentDateTime": at.Format(time.RFC3339),
+		"from": map[string]any{"emailAddress": map[string]any{"name": "Sabine Schulz", "address": "sabine.schulz@schulz-technik.com"}},
+	}, Attachments: []graphsim.AttachmentInput{
+		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Hallenplan", SourceURL: "https://schulz.sharepoint.com/hallenplan.dwg"},
+		{Name: "Video.mp4", ContentType: "video/mp4", Size: 3 << 20},
+		{Name: "Notiz.txt", ContentType: "text/plain", ContentBytes: "SGFsbG8="},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread := filepath.Join("10001", "E-Mail Attachments", "2026-11-24 Pläne")
+	want := []string{filepath.Join(thread, "Hallenplan.url"), filepath.Join(thread, "Notiz.txt")}
+	s.waitFor(t, "the filed files", func() bool { return slices.Equal(s.files(t), want) })
+	link, err := os.ReadFile(filepath.Join(s.documentsDir(), want[0]))
+	if err != nil || !strings.Contains(string(link), "URL=https://schulz.sharepoint.com/hallenplan.dwg") {
+		t.Errorf(".url file: %q, %v", link, err)
+	}
+	s.queueDrained(t)
+	d := s.decision(t, m.ID)
+	if !strings.Contains(d.Note, `"Video.mp4"`) || !strings.Contains(d.Note, "max_attachment_bytes") {
+		t.Errorf("decision note: %q", d.Note)
+	}
+}

@@ -3,6 +3,9 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -106,4 +109,54 @@ func waitActivities(b *testing.B, s *stack, n int, limit time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// BenchmarkLargeAttachment files a 100 MB attachment end to end (Graph
+// $value → spool file → document store) and reports how much the process's
+// peak RSS grew while doing it (target ≤ 32 MB; the in-process simulator's
+// own buffers count too, so this is an upper bound).
+//
+//	go test -run '^$' -bench LargeAttachment -benchtime 1x ./internal/app/
+func BenchmarkLargeAttachment(b *testing.B) {
+	for range b.N {
+		s := newStack(b, "sqlite")
+		s.start(b)
+		runtime.GC()
+		base := rssKB(b, "VmRSS")
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			b.Skipf("cannot reset the peak RSS: %v", err)
+		}
+		start := time.Now()
+		_, err := s.sim.CreateMessage(graphsim.MessageInput{Mailbox: anna, Folder: "inbox", Message: map[string]any{
+			"subject": "Baustellenfotos", "from": from("t.mueller@mueller-bau.de")},
+			Attachments: []graphsim.AttachmentInput{{Name: "Fotos.zip", ContentType: "application/zip", Size: 100 << 20}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.waitFor(b, "the filed 100 MB file", func() bool {
+			n, size, _ := s.st.DocumentCount(context.Background())
+			return n == 1 && size == 100<<20
+		})
+		elapsed := time.Since(start)
+		peak := rssKB(b, "VmHWM")
+		b.ReportMetric(float64(peak-base)/1024, "rss-growth-MB")
+		b.ReportMetric(100/elapsed.Seconds(), "MB/s")
+	}
+}
+
+// rssKB reads a memory figure of this process from /proc/self/status.
+func rssKB(b *testing.B, field string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, field+":")), "%d", &kb)
+			return kb
+		}
+	}
+	b.Fatalf("%s not in /proc/self/status", field)
+	return 0
 }

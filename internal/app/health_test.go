@@ -84,3 +84,37 @@ func TestHealthCheckAlertsOncePerCondition(t *testing.T) {
 		t.Errorf("3-day threshold: %q", mails)
 	}
 }
+
+// Entra rejecting the secret alerts at once (here: recorded as open and
+// unsent, since the test configures no SMTP server).
+func TestRejectedSecretAlertsAtOnce(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	ctx := context.Background()
+	sealed, err := s.key.Seal("wrong~secret", store.SecretContext(tenantID, clientID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.st.AddCredential(ctx, store.Credential{TenantID: tenantID, ClientID: clientID, SecretSealed: sealed, SecretHint: "wro…"}, true); err != nil {
+		t.Fatal(err)
+	}
+	s.serve(t)
+	var open []store.Alert
+	s.waitFor(t, "the authentication alert", func() bool {
+		open, _ = s.st.OpenAlerts(ctx)
+		for _, a := range open {
+			if a.Kind == alert.KindAuthFailed {
+				return true
+			}
+		}
+		return false
+	})
+	for _, a := range open {
+		if a.Kind == alert.KindAuthFailed && (a.SentAt != nil || a.LastError == "" || !strings.Contains(a.Message, "AADSTS7000215")) {
+			t.Errorf("auth alert: %+v", a)
+		}
+	}
+	creds, _ := s.st.ActiveCredentials(ctx)
+	if len(creds) != 1 || !strings.Contains(creds[0].LastError, "AADSTS7000215") {
+		t.Errorf("credential's last error: %+v", creds)
+	}
+}

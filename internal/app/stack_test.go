@@ -139,6 +139,22 @@ func newStack(t testing.TB, dialect string) *stack {
 // validation handshake) and their first sync is done.
 func (s *stack) start(t testing.TB) {
 	t.Helper()
+	s.serve(t)
+	s.waitFor(t, "subscriptions and first syncs", func() bool {
+		mbs, _ := s.st.Mailboxes(context.Background())
+		synced := 0
+		for _, mb := range mbs {
+			if mb.Syncable() && mb.LastSyncAt != nil {
+				synced++
+			}
+		}
+		return synced == 2 && len(s.sim.State().Subscriptions) == 2
+	})
+}
+
+// serve runs `connector serve --role=all` until the test ends.
+func (s *stack) serve(t testing.TB) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -162,16 +178,6 @@ func (s *stack) start(t testing.TB) {
 	case err := <-done:
 		t.Fatalf("serve stopped: %v", err)
 	}
-	s.waitFor(t, "subscriptions and first syncs", func() bool {
-		mbs, _ := s.st.Mailboxes(context.Background())
-		synced := 0
-		for _, mb := range mbs {
-			if mb.Syncable() && mb.LastSyncAt != nil {
-				synced++
-			}
-		}
-		return synced == 2 && len(s.sim.State().Subscriptions) == 2
-	})
 }
 
 // waitFor polls cond until it holds (there is no event to wait on: the

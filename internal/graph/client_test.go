@@ -212,7 +212,8 @@ func TestAttachmentsStreamed(t *testing.T) {
 	}
 	if kinds["Angebot.pdf"].Kind != model.AttachmentFile || kinds["Angebot.pdf"].Size != big ||
 		!kinds["logo.png"].IsInline ||
-		kinds["Weitergeleitet"].Kind != model.AttachmentItem || kinds["Plan.xlsx"].Kind != model.AttachmentReference {
+		kinds["Weitergeleitet"].Kind != model.AttachmentItem || kinds["Plan.xlsx"].Kind != model.AttachmentReference ||
+		kinds["Plan.xlsx"].SourceURL != "https://contoso.sharepoint.com/plan.xlsx" {
 		t.Fatalf("attachments: %+v", atts)
 	}
 	r, err := c.OpenAttachment(ctx, anna, m.ID, kinds["Angebot.pdf"].ID)

@@ -74,13 +74,28 @@ func (c *Client) Attachments(ctx context.Context, mailbox, messageID string) ([]
 			att.Kind = model.AttachmentItem
 		case models.ReferenceAttachmentable:
 			att.Kind = model.AttachmentReference
-			if u, ok := a.GetAdditionalData()["sourceUrl"].(*string); ok {
-				att.SourceURL = deref(u)
+			att.SourceURL = sourceURL(a)
+			if att.SourceURL == "" {
+				// v1.0 documents no sourceUrl; ask for the whole attachment in
+				// case the service sends it anyway.
+				full, err := c.users().ByUserId(mailbox).Messages().ByMessageId(messageID).Attachments().ByAttachmentId(att.ID).Get(ctx, nil)
+				if err != nil {
+					return nil, wrap("get attachment", err)
+				}
+				att.SourceURL = sourceURL(full)
 			}
 		}
 		out = append(out, att)
 	}
 	return out, nil
+}
+
+// sourceURL is a cloud link's target, when Graph sent one.
+func sourceURL(a models.Attachmentable) string {
+	if u, ok := a.GetAdditionalData()["sourceUrl"].(*string); ok {
+		return deref(u)
+	}
+	return ""
 }
 
 // OpenAttachment streams an attachment's raw bytes from

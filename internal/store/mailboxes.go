@@ -123,3 +123,16 @@ func (s *Store) MarkMailboxAccessDenied(ctx context.Context, employeeID int64, r
 	}
 	return nil
 }
+
+// SetMailboxError shows an error on the mailbox's status (e.g. the
+// document store refusing access while its attachments are filed).
+func (s *Store) SetMailboxError(ctx context.Context, employeeID int64, msg string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`
+		INSERT INTO mailbox_states (employee_id, last_error, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (employee_id) DO UPDATE SET last_error = excluded.last_error, updated_at = excluded.updated_at`),
+		employeeID, msg, s.now())
+	if err != nil {
+		return fmt.Errorf("store: mailbox error of employee %d: %w", employeeID, err)
+	}
+	return nil
+}
