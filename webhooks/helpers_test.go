@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/testenv"
+
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,32 +37,8 @@ const (
 	placeholder = "REPLACE-WITH-THE-SUBSCRIPTION-CLIENT-STATE"
 )
 
-// testRedis connects to TEST_REDIS_URL (default redis://127.0.0.1:6379),
-// database 14, flushed for the test. It skips when Redis does not answer,
-// unless REQUIRE_INTEGRATION=1.
 func testRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.DB = 14
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("Redis at %s is required: %v", url, err)
-		}
-		t.Skipf("Redis does not answer: %v", err)
-	}
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rdb
+	return testenv.RedisClient(t, testenv.RedisDBWebhooks)
 }
 
 // testKeys are the clientState keys of the handler under test.

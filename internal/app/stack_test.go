@@ -9,13 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/testenv"
+
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/dedesales/exchange-connector/internal/app"
 	"github.com/dedesales/exchange-connector/internal/config"
@@ -32,7 +32,6 @@ const (
 	secretV  = "demo~secret.value"
 	anna     = "anna.berger@dedenet.de"
 	peter    = "peter.kraus@dedenet.de"
-	redisDB  = 13 // one database per test package: go test runs packages in parallel
 )
 
 // stack is the whole product against the simulator: connector serve (all
@@ -46,27 +45,8 @@ type stack struct {
 }
 
 func redisURL(t testing.TB) string {
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.DB = redisDB
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("Redis is required: %v", err)
-		}
-		t.Skipf("Redis does not answer: %v", err)
-	}
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("redis://%s/%d", opt.Addr, redisDB)
+	opt := testenv.Redis(t, testenv.RedisDBApp)
+	return fmt.Sprintf("redis://%s/%d", opt.Addr, opt.DB)
 }
 
 // newStack prepares simulator, database (with the demo CRM and the

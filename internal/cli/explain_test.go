@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/dedesales/exchange-connector/internal/testenv"
+
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/match"
@@ -72,29 +72,13 @@ func TestReportAndExplain(t *testing.T) {
 
 func TestMailboxResyncQueuesASync(t *testing.T) {
 	setup(t, "sqlite")
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.DB = 12 // one database per test package
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	t.Setenv("CONNECTOR_REDIS_URL", fmt.Sprintf("redis://%s/12", opt.Addr))
+	opt := testenv.Redis(t, testenv.RedisDBCLI)
+	t.Setenv("CONNECTOR_REDIS_URL", fmt.Sprintf("redis://%s/%d", opt.Addr, opt.DB))
 	mustRun(t, "import", "--crm", "crm.json")
 	if out := mustRun(t, "mailbox", "resync", "--fresh", "anna.berger@dedenet.de"); !strings.Contains(out, "sync of anna.berger@dedenet.de queued") {
 		t.Errorf("resync: %s", out)
 	}
-	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: 12})
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB})
 	defer insp.Close()
 	tasks, err := insp.ListPendingTasks(jobs.QueueDefault)
 	if err != nil || len(tasks) != 1 || tasks[0].Type != jobs.TypeSyncMailbox {

@@ -17,9 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/testenv"
+
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
@@ -33,7 +34,7 @@ import (
 const testPassword = "correct horse battery staple"
 
 // redisDB is this package's Redis database (one per test package).
-const redisDB = 11
+const redisDB = testenv.RedisDBOps
 
 // testKey is the session key of the tests.
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -79,29 +80,10 @@ var hashed = sync.OnceValue(func() string {
 	return string(h)
 })
 
-// redisOpt returns the test Redis (TEST_REDIS_URL, database 11), flushed.
-// It skips the test when Redis does not answer, unless REQUIRE_INTEGRATION=1.
+// redisOpt is the package's test Redis database, emptied.
 func redisOpt(t testing.TB) asynq.RedisClientOpt {
-	t.Helper()
-	u := os.Getenv("TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379"
-	}
-	o, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: redisDB})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := rdb.FlushDB(ctx).Err(); err != nil {
-		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("Redis at %s is required but does not answer: %v", o.Addr, err)
-		}
-		t.Skipf("Redis does not answer (%v); set REQUIRE_INTEGRATION=1 to fail instead", err)
-	}
-	return asynq.RedisClientOpt{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: redisDB}
+	o := testenv.Redis(t, redisDB)
+	return asynq.RedisClientOpt{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB}
 }
 
 // seed imports a small CRM and records decisions, a subscription and a

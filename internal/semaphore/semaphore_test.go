@@ -2,40 +2,18 @@ package semaphore
 
 import (
 	"context"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 )
 
-// testRedis connects to TEST_REDIS_URL (default redis://127.0.0.1:6379),
-// database 15, flushed for the test.
 func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.DB = 15 // one database per test package: go test runs packages in parallel
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		if os.Getenv("REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("Redis at %s is required: %v", url, err)
-		}
-		t.Skipf("Redis does not answer: %v", err)
-	}
-	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rdb
+	return testenv.RedisClient(t, testenv.RedisDBSemaphore)
 }
 
 func TestAtMostLimitHolders(t *testing.T) {
