@@ -11,6 +11,7 @@ root=$(repo_root)
 cd "$root"
 set -a; . var/services.env; set +a
 
+ensure_pkg curl curl
 demo="$root/var/demo"
 pids=()
 cleanup() {
