@@ -38,14 +38,26 @@ lint:
 demo: build services
 	@deploy/local/demo.sh
 
-# bench runs the benchmarks behind docs/PERFORMANCE.md.
-bench: services
-	set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" REQUIRE_INTEGRATION=1 && \
+# bench runs the load suite (deploy/local/bench.sh: intake with wrk, pipeline,
+# backfill and memory with the real binaries; it rewrites the "Load suite"
+# section of docs/PERFORMANCE.md), then the Go benchmarks behind the rest of
+# docs/PERFORMANCE.md (BENCH_GO=0 skips those).
+BENCH_GO ?= 1
+bench: build services
+	deploy/local/bench.sh
+	[ "$(BENCH_GO)" = 0 ] || { set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" REQUIRE_INTEGRATION=1 && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/match/ ./internal/subject/ ./internal/address/ && \
 	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/ && \
 	$(GO) test -run '^$$' -bench DeltaRound -benchtime 3x ./internal/graph/ && \
 	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x ./internal/app/ && \
-	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/
+	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/; }
+
+# chaos runs the fault scenarios behind docs/RELIABILITY.md against private
+# Redis and PostgreSQL servers it starts under var/chaos (never the machine's
+# own); CHAOS_SCENARIOS="1 4" runs a selection. Exits non-zero on a failure.
+.PHONY: chaos
+chaos:
+	@deploy/local/chaos.sh
 
 # fuzz runs each fuzz test for a short while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s

@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# The load suite (make bench): the real binaries against each other on this
+# machine, measured against DESIGN §9.
+#   1. intake    wrk (-t2 -c64, one notification per request, a new message
+#                each) against a bare 202 handler (loadgen bare) and against
+#                `connector serve --role=web` with the real Redis, side by side
+#   2. pipeline  graphsim + `connector serve --role=all`, loadgen injecting
+#                mail as fast as possible, then at a steady 50/s, on
+#                PostgreSQL and on SQLite; worker RSS (VmHWM)
+#   3. backfill  a 10,000-message mailbox, 20 ms Graph latency, 4 concurrent
+#                requests per mailbox, synced by a fresh connector
+# It prints a table and rewrites the "Load suite (make bench)" section of
+# docs/PERFORMANCE.md (between the make-bench markers).
+# Knobs (environment): BENCH_ROUNDS (intake rounds, 3), BENCH_WRK_SECONDS (10),
+# BENCH_COUNT (mails of the throughput run, 5000), BENCH_RATE_SECONDS (15),
+# BENCH_BACKFILL (10000), BENCH_PHASES ("intake pipeline backfill"),
+# BENCH_WRITE_DOC (1).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+root=$(repo_root)
+cd "$root"
+set -a; . var/services.env; set +a
+
+rounds=${BENCH_ROUNDS:-3}
+wrk_seconds=${BENCH_WRK_SECONDS:-10}
+count=${BENCH_COUNT:-5000}
+rate_seconds=${BENCH_RATE_SECONDS:-15}
+backfill_n=${BENCH_BACKFILL:-10000}
+phases=${BENCH_PHASES:-intake pipeline backfill}
+write_doc=${BENCH_WRITE_DOC:-1}
+
+ensure_pkg wrk wrk
+ensure_pkg redis-cli redis-tools
+bin="$root/bin"
+for b in connector graphsim loadgen; do
+  [ -x "$bin/$b" ] || { say "missing $bin/$b: run make build (make bench does)"; exit 1; }
+done
+
+out="$root/var/bench"
+rm -rf "$out"
+mkdir -p "$out"
+results="$out/results.txt" # one "key=value" line per figure
+: > "$results"
+result() { printf '%s=%s\n' "$1" "$2" >> "$results"; }
+
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+trap stop_all EXIT INT TERM
+
+free_port() { local p=$1; while ! port_free "$p"; do p=$((p + 1)); done; echo "$p"; }
+redis_base=${REDIS_URL%/*}
+tenant=84bd8158-6d4d-4958-8b9f-9d6445542f95
+client=3f6c1b0e-5d2a-4c7e-9a1b-2e8f4d6c9a10
+
+# sim_start DIR [SCENARIO]: graphsim on a free port; sets sim_url.
+sim_start() {
+  local dir=$1 scenario=${2:-} port
+  port=$(free_port 18443)
+  secret="bench~$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+  printf '%s' "$secret" > "$dir/client-secret"
+  "$bin/graphsim" --listen "127.0.0.1:$port" ${scenario:+--scenario "$scenario"} \
+    --tenant-id "$tenant" --client-id "$client" --client-secret "$secret" \
+    --ca-out "$dir/graphsim-ca.pem" --allow-http-notify >"$dir/graphsim.log" 2>&1 &
+  pids+=($!)
+  sim_url="https://127.0.0.1:$port"
+  wait_for 60 curl -sfk "$sim_url/_sim/state" || { say "graphsim did not start; see $dir/graphsim.log"; exit 1; }
+}
+
+# connector_env DIR DATABASE_URL REDIS_DB: the connector's environment.
+connector_env() {
+  local dir=$1 port
+  port=$(free_port 18080)
+  redis-cli -u "$redis_base/$3" flushdb >/dev/null
+  export CONNECTOR_DATABASE_URL=$2
+  export CONNECTOR_REDIS_URL="$redis_base/$3"
+  export CONNECTOR_MASTER_KEY_FILE="$dir/master.key"
+  export CONNECTOR_DOCUMENTS_URL="file://$dir/documents"
+  export CONNECTOR_GRAPH_URL="${sim_url:-https://127.0.0.1:1}/v1.0"
+  export CONNECTOR_AUTHORITY_URL="${sim_url:-https://127.0.0.1:1}"
+  if [ -n "${sim_url:-}" ]; then export CONNECTOR_EXTRA_CA_FILE="$dir/graphsim-ca.pem"; else unset CONNECTOR_EXTRA_CA_FILE; fi
+  export CONNECTOR_LISTEN="127.0.0.1:$port"
+  export CONNECTOR_PUBLIC_URL="http://127.0.0.1:$port"
+  unset CONNECTOR_OPS_PASSWORD_FILE
+}
+
+# connector_setup DIR: migrate, demo CRM, credentials.
+connector_setup() {
+  "$bin/connector" migrate >/dev/null
+  "$bin/connector" import --crm configs/demo/crm.json >/dev/null
+  "$bin/connector" credentials set --tenant-id "$tenant" --client-id "$client" --secret-file "$1/client-secret" \
+    --expires "$(date -u -d '+45 days' +%F)" >/dev/null 2>&1
+}
+
+# connector_start DIR ROLE: connector serve in the background; sets conn_pid.
+connector_start() {
+  "$bin/connector" serve --role="$2" >"$1/connector.log" 2>&1 &
+  conn_pid=$!
+  pids+=($conn_pid)
+  wait_for 60 curl -sf "$CONNECTOR_PUBLIC_URL/readyz" || { say "the connector did not start; see $1/connector.log"; exit 1; }
+}
+
+# fresh_postgres NAME: a new database on the PostgreSQL server; prints its URL.
+fresh_postgres() {
+  psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  local base=${POSTGRES_URL%%\?*} query=""
+  [[ $POSTGRES_URL == *\?* ]] && query="?${POSTGRES_URL#*\?}"
+  echo "${base%/*}/$1$query"
+}
+
+kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
+stats() { # min–max and median of the numbers on stdin
+  sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "-"; exit} printf "%s–%s (median %s)", v[1], v[NR], v[int((NR+1)/2)]}'
+}
+
+# ---------------------------------------------------------------- intake
+phase_intake() {
+  local dir="$out/intake" lua bare_port i
+  mkdir -p "$dir"
+  say "== intake: wrk -t2 -c64 -d${wrk_seconds}s, bare handler vs connector serve --role=web, $rounds rounds"
+  sim_url=""
+  connector_env "$dir" "sqlite://$dir/connector.db" 7
+  "$bin/connector" migrate >/dev/null
+  connector_start "$dir" web
+  local cs
+  cs=$("$bin/loadgen" clientstate --employee 1)
+  lua="$dir/notify.lua"
+  cat > "$lua" <<'LUA'
+-- One Graph change notification per request, each naming a new message
+-- (so that no enqueue is deduplicated); clientState from CLIENT_STATE.
+local cs = os.getenv("CLIENT_STATE")
+local run = os.getenv("RUN_ID") or "0"
+local user = "4c1a7b1e-9f3a-4f0e-8d5c-2b1f0e6a9c11"
+local n = 0
+function setup(thread)
+  n = n + 1
+  thread:set("tid", n)
+end
+function init(args)
+  seq = 0
+  hdr = {["Content-Type"] = "application/json"}
+end
+function request()
+  seq = seq + 1
+  local id = string.format("AAkALgAAAAAAHYQDEapmEc2byACqAC-R%s-T%d-%010d=", run, tid, seq)
+  local res = "Users/" .. user .. "/Messages/" .. id
+  local body = '{"value":[{"subscriptionId":"7f105c7d-2dc5-4530-97cd-4e7ae6534c07",' ..
+    '"subscriptionExpirationDateTime":"2026-12-03T10:00:00.0000000Z","changeType":"created",' ..
+    '"resource":"' .. res .. '","resourceData":{"@odata.type":"#Microsoft.Graph.Message",' ..
+    '"@odata.id":"' .. res .. '","@odata.etag":"W/\\"CQAAABYAAACpXEfd8n5iSqxXwOX1qpFyAAAAnlbaGQ==\\"",' ..
+    '"id":"' .. id .. '"},"clientState":"' .. cs .. '","tenantId":"84bd8158-6d4d-4958-8b9f-9d6445542f95"}]}'
+  return wrk.format("POST", "/graph/notifications", hdr, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT req_s=%.0f p50_ms=%.2f p99_ms=%.2f requests=%d errors=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.requests, e.connect + e.read + e.write + e.timeout, e.status))
+end
+LUA
+  bare_port=$(free_port 18099)
+  "$bin/loadgen" bare --listen "127.0.0.1:$bare_port" 2>"$dir/bare.log" &
+  pids+=($!)
+  wait_for 20 port_free_not "$bare_port"
+  local bare_url="http://127.0.0.1:$bare_port" conn_url=$CONNECTOR_PUBLIC_URL cmp_url=""
+  if [ -n "${BENCH_INTAKE_COMPARE:-}" ]; then
+    # Another connector binary (e.g. a build without a change) measured in the
+    # same rounds, on its own Redis database.
+    local cmp_port
+    cmp_port=$(free_port $((${CONNECTOR_LISTEN##*:} + 1)))
+    redis-cli -u "$redis_base/6" flushdb >/dev/null
+    CONNECTOR_REDIS_URL="$redis_base/6" CONNECTOR_LISTEN="127.0.0.1:$cmp_port" \
+      "$BENCH_INTAKE_COMPARE" serve --role=web >"$dir/compare.log" 2>&1 &
+    pids+=($!)
+    cmp_url="http://127.0.0.1:$cmp_port"
+    wait_for 60 curl -sf "$cmp_url/readyz" || { say "the compare connector did not start; see $dir/compare.log"; exit 1; }
+  fi
+  run_wrk() { # NAME URL SECONDS ROUND
+    CLIENT_STATE=$cs RUN_ID="$4$RANDOM" timeout $(( $3 + 20 )) wrk -t2 -c64 -d"$3"s --latency -s "$lua" "$2/graph/notifications" > "$dir/wrk-$1-$4.txt" 2>&1 || true
+  }
+  run_wrk bare "$bare_url" 2 warm; run_wrk connector "$conn_url" 2 warm
+  [ -n "$cmp_url" ] && run_wrk compare "$cmp_url" 2 warm
+  for i in $(seq "$rounds"); do
+    run_wrk bare "$bare_url" "$wrk_seconds" "$i"
+    run_wrk connector "$conn_url" "$wrk_seconds" "$i"
+    if [ -n "$cmp_url" ]; then
+      run_wrk compare "$cmp_url" "$wrk_seconds" "$i"
+      local xr xp
+      xr=$(kv "$dir/wrk-compare-$i.txt" req_s); xp=$(kv "$dir/wrk-compare-$i.txt" p99_ms)
+      say "   round $i: compare ($BENCH_INTAKE_COMPARE) ${xr:-?} req/s (p99 ${xp:-?} ms)"
+      result "intake_compare_$i" "${xr:-?} req/s (p99 ${xp:-?} ms), ratio $(awk -v a="${xr:-0}" -v b="$(kv "$dir/wrk-bare-$i.txt" req_s)" 'BEGIN {printf "%.2f", a / (b ? b : 1)}')"
+    fi
+    local br bp cr cp ce
+    br=$(kv "$dir/wrk-bare-$i.txt" req_s); bp=$(kv "$dir/wrk-bare-$i.txt" p99_ms)
+    cr=$(kv "$dir/wrk-connector-$i.txt" req_s); cp=$(kv "$dir/wrk-connector-$i.txt" p99_ms)
+    ce=$(kv "$dir/wrk-connector-$i.txt" non2xx)
+    local ratio
+    ratio=$(awk -v a="${cr:-0}" -v b="${br:-1}" 'BEGIN {printf "%.2f", a / b}')
+    say "   round $i: bare ${br:-?} req/s (p99 ${bp:-?} ms), connector ${cr:-?} req/s (p99 ${cp:-?} ms, non-2xx ${ce:-?}), ratio $ratio"
+    result "intake_round_$i" "bare ${br:-?} req/s (p99 ${bp:-?} ms) · connector ${cr:-?} req/s (p99 ${cp:-?} ms) · ratio **$ratio**"
+    echo "$ratio" >> "$dir/ratios"; echo "${cp:-999}" >> "$dir/p99s"; echo "${br:-0}" >> "$dir/bare"; echo "${cr:-0}" >> "$dir/conn"
+  done
+  local queued
+  queued=$(redis-cli -u "$CONNECTOR_REDIS_URL" llen asynq:{critical}:pending)
+  result intake_queued "$queued"
+  say "   tasks queued in Redis: $queued"
+  result intake_ratio "$(stats < "$dir/ratios")"
+  result intake_p99 "$(stats < "$dir/p99s")"
+  result intake_bare "$(stats < "$dir/bare")"
+  result intake_conn "$(stats < "$dir/conn")"
+  stop_all
+  redis-cli -u "$CONNECTOR_REDIS_URL" flushdb >/dev/null
+  [ -n "$cmp_url" ] && redis-cli -u "$redis_base/6" flushdb >/dev/null
+  return 0
+}
+port_free_not() { ! port_free "$1"; }
+
+# ---------------------------------------------------------------- pipeline
+phase_pipeline() {
+  local dialect
+  for dialect in postgres sqlite; do
+    local dir="$out/pipeline-$dialect" db
+    mkdir -p "$dir"
+    say "== pipeline on $dialect: $count mails as fast as possible, then 50/s for ${rate_seconds}s"
+    sim_start "$dir"
+    if [ "$dialect" = postgres ]; then db=$(fresh_postgres connector_bench); else db="sqlite://$dir/connector.db"; fi
+    connector_env "$dir" "$db" 8
+    connector_setup "$dir"
+    connector_start "$dir" all
+    timeout 120 "$bin/connector" report --wait-synced 100s > "$dir/report.txt" 2>&1 || { say "mailboxes not synced; see $dir"; exit 1; }
+    timeout 400 "$bin/loadgen" run --sim "$sim_url" --sim-ca "$dir/graphsim-ca.pem" --mailboxes 5 --count "$count" \
+      --duplicates 2 --pid "$conn_pid" --timeout 360s --title "pipeline $dialect, as fast as possible" \
+      --json "$dir/throughput.json" | tee "$dir/throughput.txt" >&2 || say "   (throughput run incomplete)"
+    timeout 200 "$bin/loadgen" run --sim "$sim_url" --sim-ca "$dir/graphsim-ca.pem" --mailboxes 5 --rate 50 \
+      --count $((50 * rate_seconds)) --pid "$conn_pid" --timeout 150s --title "pipeline $dialect, steady 50/s" \
+      --json "$dir/latency.json" | tee "$dir/latency.txt" >&2 || say "   (latency run incomplete)"
+    local j="$dir/throughput.json" l="$dir/latency.json"
+    result "pipe_${dialect}_tp" "$(jq -r '"\(.activities_per_s|floor) activities/s (\(.activities_found) of \(.expected_activities), injected at \(.inject_rate|floor)/s, max backlog \(.max_backlog))"' "$j" 2>/dev/null || echo failed)"
+    result "pipe_${dialect}_tp_lat" "$(jq -r '"p50 \(.latency_ms_p50_p95_p99[0]) / p95 \(.latency_ms_p50_p95_p99[1]) / p99 \(.latency_ms_p50_p95_p99[2]) ms"' "$j" 2>/dev/null || echo -)"
+    result "pipe_${dialect}_lat" "$(jq -r '"p50 **\(.latency_ms_p50_p95_p99[0]) ms**, p95 \(.latency_ms_p50_p95_p99[1]), p99 \(.latency_ms_p50_p95_p99[2]) ms (\(.activities_found) of \(.expected_activities))"' "$l" 2>/dev/null || echo failed)"
+    result "pipe_${dialect}_mem" "$(jq -r '"VmHWM \(.vmhwm_kb/1024|floor) MB (VmRSS max \(.max_rss_kb/1024|floor) MB)"' "$l" 2>/dev/null || echo -)"
+    stop_all
+    redis-cli -u "$CONNECTOR_REDIS_URL" flushdb >/dev/null
+    [ "$dialect" = postgres ] && psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS connector_bench" >/dev/null 2>&1 || true
+  done
+}
+
+# ---------------------------------------------------------------- backfill
+phase_backfill() {
+  local dir="$out/backfill"
+  mkdir -p "$dir"
+  say "== backfill: $backfill_n messages in one mailbox, 20 ms Graph latency, 4 concurrent requests per mailbox"
+  cat > "$dir/tenant.yaml" <<YAML
+users:
+  - displayName: Anna Berger
+    mail: anna.berger@dedenet.de
+    messages:
+      - folder: inbox
+        received: -1h
+        repeat: $backfill_n
+        spacing: 1m
+        message:
+          subject: Lieferung Backfill
+          from: {emailAddress: {address: sabine.schulz@schulz-technik.com}}
+          toRecipients: [{emailAddress: {address: anna.berger@dedenet.de}}]
+          body: {contentType: text, content: "Guten Tag, anbei die Unterlagen."}
+faults: {latencyMs: 20, concurrencyLimit: 4}
+YAML
+  sim_start "$dir" "$dir/tenant.yaml"
+  connector_env "$dir" "$(fresh_postgres connector_backfill)" 9
+  connector_setup "$dir"
+  local t0
+  t0=$(date +%s%3N)
+  connector_start "$dir" all
+  timeout 200 "$bin/loadgen" backfill --expect "$backfill_n" --since-ms "$t0" --pid "$conn_pid" --timeout 180s \
+    --json "$dir/backfill.json" | tee "$dir/backfill.txt" >&2 || say "   (backfill incomplete)"
+  result backfill "$(jq -r '"mailboxes synced after **\(.synced_s*10|floor/10) s**; \(.activities) activities after \(.activities_s*10|floor/10) s (VmHWM \(.vmhwm_kb/1024|floor) MB)"' "$dir/backfill.json" 2>/dev/null || echo failed)"
+  stop_all
+  redis-cli -u "$CONNECTOR_REDIS_URL" flushdb >/dev/null
+  psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS connector_backfill" >/dev/null 2>&1 || true
+}
+
+ensure_pkg jq jq
+started=$(date -u +'%Y-%m-%d %H:%M UTC')
+for p in $phases; do "phase_$p"; done
+
+# ---------------------------------------------------------------- report
+get() { sed -n "s/^$1=//p" "$results" | tail -1; }
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+section=$(mktemp)
+{
+  echo "<!-- make bench -->"
+  echo "## Load suite (make bench)"
+  echo
+  echo "The real binaries against each other (\`deploy/local/bench.sh\`, run by \`make bench\`): graphsim,"
+  echo "\`connector serve\`, Redis, PostgreSQL 15 / SQLite, \`loadgen\` and \`wrk\` all on the same machine."
+  echo "Machine: $(nproc) cores, $cpu, $mem RAM, $(. /etc/os-release && echo "$PRETTY_NAME"), $(go version | cut -d' ' -f3)."
+  echo "Measured $started; other work may have run on the machine at the same time."
+  echo
+  echo '```sh'
+  echo "make bench    # = deploy/local/bench.sh after make build services; BENCH_PHASES=\"$phases\""
+  echo '```'
+  echo
+  echo "| what | target | measured |"
+  echo "|---|---|---|"
+  if [ -n "$(get intake_ratio)" ]; then
+    echo "| intake: connector (\`serve --role=web\`, real Redis) / bare 202 handler, wrk -t2 -c64 -d${wrk_seconds}s, $rounds rounds | ratio ≥ 0.5 | **$(get intake_ratio)** |"
+    echo "| intake p99 (connector) | ≤ 25 ms | **$(get intake_p99) ms** |"
+    echo "| intake req/s, bare / connector | — | $(get intake_bare) / $(get intake_conn) |"
+    for i in $(seq "$rounds"); do echo "| intake round $i | — | $(get "intake_round_$i") |"; done
+    if [ -n "$(get intake_compare_1)" ]; then
+      for i in $(seq "$rounds"); do echo "| intake round $i, compared binary (\`$BENCH_INTAKE_COMPARE\`) | — | $(get "intake_compare_$i") |"; done
+    fi
+  fi
+  for d in postgres sqlite; do
+    [ -n "$(get "pipe_${d}_tp")" ] || continue
+    tgt="—"; [ $d = postgres ] && tgt="≥ 300/s"
+    echo "| pipeline $d: $count mails as fast as possible, 5 mailboxes, folders inbox/sentitems/subfolder/junk, every 10th with a 64 KB attachment, every notification sent twice | $tgt | **$(get "pipe_${d}_tp")** |"
+    echo "| … latency during that run (notification → activity) | — | $(get "pipe_${d}_tp_lat") |"
+    tgt="—"; [ $d = postgres ] && tgt="p50 ≤ 250 ms"
+    echo "| pipeline $d: steady 50 mails/s for ${rate_seconds}s | $tgt | $(get "pipe_${d}_lat") |"
+    tgt="—"; [ $d = postgres ] && tgt="≤ 200 MB"
+    echo "| connector memory (serve --role=all) after both runs | $tgt | $(get "pipe_${d}_mem") |"
+  done
+  if [ -n "$(get backfill)" ]; then
+    echo "| backfill: $backfill_n messages, 20 ms latency, 4 concurrent per mailbox, fresh connector (PostgreSQL) | ≤ 30 s | $(get backfill) |"
+  fi
+  echo
+  echo "Notes: the webhook enqueues through \`webhooks.AutoPipeline\` on a dedicated Redis client (internal/app"
+  echo "\`webEnqueuer\`). Pipeline throughput counts activities from the first injection to the last activity;"
+  echo "the junk mails (~10 %) are fetched and decided too but make no activity, so mails processed/s is about"
+  echo "activities/s ÷ 0.9. Latency is injection (POST /_sim/messages) → the activity's created_at."
+  echo
+  echo "Raw output: \`var/bench/\` (wrk output, loadgen JSON with backlog and RSS samples, logs)."
+  echo "<!-- /make bench -->"
+} > "$section"
+say ""
+cat "$section" >&2
+if [ "$write_doc" = 1 ]; then
+  doc=docs/PERFORMANCE.md
+  if grep -q '^<!-- make bench -->' "$doc"; then
+    awk -v f="$section" '
+      /^<!-- make bench -->/ {while ((getline l < f) > 0) print l; skip=1; next}
+      /^<!-- \/make bench -->/ {skip=0; next}
+      !skip {print}' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+  else
+    { echo; cat "$section"; } >> "$doc"
+  fi
+  say "wrote the \"Load suite (make bench)\" section of $doc"
+fi
+rm -f "$section"
