@@ -32,8 +32,12 @@ func (p *Processor) HandleProcessMessage(ctx context.Context, t *asynq.Task) err
 	if err != nil || !ok {
 		return err
 	}
-	if err := p.Store.TouchSubscription(ctx, pl.SubscriptionID, pl.NotifiedAt); err != nil {
-		log.Warn("recording the notification time failed", slog.Any("error", err))
+	if _, done := p.touched.get(pl.SubscriptionID); !done {
+		if err := p.Store.TouchSubscription(ctx, pl.SubscriptionID, pl.NotifiedAt); err != nil {
+			log.Warn("recording the notification time failed", slog.Any("error", err))
+		} else {
+			p.touched.put(pl.SubscriptionID, true)
+		}
 	}
 	msg, err := p.Graph.Message(ctx, mb.Address, pl.MessageID)
 	if err != nil {
@@ -53,6 +57,7 @@ func (p *Processor) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 	case errors.Is(err, grapherr.ErrAccessDenied):
 		// Outside the app's scope: retrying cannot help until an operator acts.
 		log.Error("mailbox access denied; marking it and stopping", slog.Any("error", err))
+		p.mailboxes.forget(mb.EmployeeID)
 		if merr := p.Store.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error()); merr != nil {
 			return merr
 		}
@@ -73,6 +78,9 @@ func (p *Processor) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 // syncableMailbox loads the mailbox of a task; ok is false (and the task is
 // done) when it is not to be synced any more.
 func (p *Processor) syncableMailbox(ctx context.Context, employeeID int64, log *slog.Logger) (store.Mailbox, bool, error) {
+	if mb, ok := p.mailboxes.get(employeeID); ok && mb.Syncable() {
+		return mb, true, nil
+	}
 	mb, err := p.Store.MailboxByEmployee(ctx, employeeID)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Warn("no mailbox for this employee any more; dropping the task")
@@ -85,6 +93,7 @@ func (p *Processor) syncableMailbox(ctx context.Context, employeeID int64, log *
 		log.Info("mailbox not synced; dropping the task", "state", mb.State())
 		return mb, false, nil
 	}
+	p.mailboxes.put(employeeID, mb)
 	return mb, true, nil
 }
 
@@ -122,9 +131,13 @@ func (p *Processor) importMessage(ctx context.Context, mb store.Mailbox, msg *mo
 // folderPath resolves a message's folder from the stored tree, refreshing
 // the tree from Graph when the folder is new.
 func (p *Processor) folderPath(ctx context.Context, mb store.Mailbox, folderID string) ([]model.FolderRef, error) {
-	tree, err := p.Store.Folders(ctx, mb.EmployeeID)
-	if err != nil {
-		return nil, err
+	var err error
+	tree, cached := p.folders.get(mb.EmployeeID)
+	if !cached {
+		if tree, err = p.Store.Folders(ctx, mb.EmployeeID); err != nil {
+			return nil, err
+		}
+		p.folders.put(mb.EmployeeID, tree)
 	}
 	if path, ok := store.FolderPath(tree, folderID); ok {
 		return path, nil
@@ -147,5 +160,10 @@ func (p *Processor) refreshFolders(ctx context.Context, mb store.Mailbox) ([]sto
 	if err := p.Store.ReplaceFolders(ctx, mb.EmployeeID, tree); err != nil {
 		return nil, err
 	}
-	return p.Store.Folders(ctx, mb.EmployeeID)
+	stored, err := p.Store.Folders(ctx, mb.EmployeeID)
+	if err != nil {
+		return nil, err
+	}
+	p.folders.put(mb.EmployeeID, stored)
+	return stored, nil
 }

@@ -79,7 +79,20 @@ type Deps struct {
 type Processor struct {
 	Deps
 	rules rulesCache
+	// Per-message reads of what rarely changes are cached briefly: the
+	// mailbox (a disable takes effect within mailboxTTL), its folder tree
+	// (refreshed at once when a message names an unknown folder), and when
+	// a subscription's last notification was recorded.
+	mailboxes *ttlCache[int64, store.Mailbox]
+	folders   *ttlCache[int64, []store.Folder]
+	touched   *ttlCache[string, bool]
 }
+
+const (
+	mailboxTTL = 10 * time.Second
+	foldersTTL = 5 * time.Minute
+	touchEvery = time.Minute
+)
 
 // NewProcessor fills in defaults.
 func NewProcessor(d Deps) *Processor {
@@ -105,7 +118,8 @@ func NewProcessor(d Deps) *Processor {
 			d.Location = time.UTC
 		}
 	}
-	return &Processor{Deps: d}
+	return &Processor{Deps: d, mailboxes: newTTLCache[int64, store.Mailbox](mailboxTTL),
+		folders: newTTLCache[int64, []store.Folder](foldersTTL), touched: newTTLCache[string, bool](touchEvery)}
 }
 
 // Register adds every task handler to mux.
