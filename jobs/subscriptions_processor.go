@@ -55,18 +55,19 @@ func (p *Processor) ensureMailbox(ctx context.Context, mb store.Mailbox, log *sl
 		}
 		return nil
 	}
+	var subErr error
 	switch {
 	case !exists || row.Status == store.SubscriptionFailed:
-		return p.subscribe(ctx, mb, "backfill", log)
+		subErr = p.subscribe(ctx, mb, "backfill", log)
 	case row.ExpiresAt.Sub(p.Now()) < p.RenewBefore:
-		if err := p.renew(ctx, mb, row, log); err != nil {
-			return err
-		}
+		subErr = p.renew(ctx, mb, row, log)
 	}
+	// The safety net runs even when the subscription could not be made:
+	// without notifications, the periodic sync is all that brings mail in.
 	if mb.LastSyncAt == nil || p.Now().Sub(*mb.LastSyncAt) > p.SweepEvery {
-		return p.enqueueSync(ctx, mb.EmployeeID, "sweep")
+		return errors.Join(subErr, p.enqueueSync(ctx, mb.EmployeeID, "sweep"))
 	}
-	return nil
+	return subErr
 }
 
 // subscribe creates a subscription (Graph runs the validation handshake

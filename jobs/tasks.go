@@ -115,8 +115,8 @@ func NewSyncMailboxTask(p SyncMailboxPayload, now time.Time) (*asynq.Task, error
 // NewEnsureSubscriptionsTask builds the periodic subscription check. Its
 // task ID is per time slot, so that several schedulers (one per process)
 // enqueue it once per slot.
-func NewEnsureSubscriptionsTask(slot time.Time) *asynq.Task {
-	id := "ensure:" + slot.UTC().Format(time.RFC3339)
+func NewEnsureSubscriptionsTask(slot string) *asynq.Task {
+	id := "ensure:" + slot
 	return asynq.NewTask(TypeEnsureSubscriptions, nil, asynq.TaskID(id), asynq.Queue(QueueLow), asynq.MaxRetry(3), asynq.Timeout(10*time.Minute))
 }
 
@@ -146,7 +146,7 @@ func NewFileAttachmentsTask(p FileAttachmentsPayload) (*asynq.Task, error) {
 }
 
 // NewHealthCheckTask builds the periodic health check (alerts), one per time slot.
-func NewHealthCheckTask(slot time.Time) *asynq.Task {
-	id := "health:" + slot.UTC().Format(time.RFC3339)
+func NewHealthCheckTask(slot string) *asynq.Task {
+	id := "health:" + slot
 	return asynq.NewTask(TypeHealthCheck, nil, asynq.TaskID(id), asynq.Queue(QueueLow), asynq.MaxRetry(2), asynq.Timeout(5*time.Minute))
 }

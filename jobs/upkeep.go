@@ -14,8 +14,7 @@ import (
 // the upkeep run once per slot however many processes there are (asynq's
 // Scheduler enqueues the same task ID every time, which cannot express that).
 func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.Logger) {
-	enqueue := func(now time.Time) {
-		slot := now.Truncate(every)
+	enqueue := func(slot string) {
 		for _, t := range []*asynq.Task{NewEnsureSubscriptionsTask(slot), NewHealthCheckTask(slot)} {
 			_, err := q.EnqueueContext(ctx, t, asynq.Retention(2*every))
 			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
@@ -23,7 +22,9 @@ func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.L
 			}
 		}
 	}
-	enqueue(time.Now())
+	// At start-up once more, whatever slot ran before: a restarted process
+	// must not wait for the next slot to repair what happened while it was down.
+	enqueue("start:" + time.Now().UTC().Format(time.RFC3339Nano))
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -31,7 +32,7 @@ func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.L
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			enqueue(now)
+			enqueue(now.Truncate(every).UTC().Format(time.RFC3339))
 		}
 	}
 }

@@ -193,3 +193,25 @@ func mailboxID(t testing.TB, s *stack, address string) int64 {
 	}
 	return mb.EmployeeID
 }
+
+// A 429 storm slows the pipeline down but loses nothing: throttled
+// requests give their mailbox slot back (kiota's retry handler does not
+// close a 429's body; the transport must not wait for it).
+func TestThrottleStormLosesNothing(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	s.start(t)
+	s.sim.SetFaults(graphsim.Faults{ThrottleEveryN: 2, RetryAfterSeconds: 1})
+	var ids []string
+	for i := range 16 {
+		m := s.mail(t, []string{anna, peter}[i%2], "inbox", map[string]any{"subject": "Drossel " + string(rune('A'+i)), "from": from("sabine.schulz@schulz-technik.com")})
+		ids = append(ids, m.ID)
+	}
+	for _, id := range ids {
+		if d := s.decision(t, id); d.Outcome != match.OutcomeImported {
+			t.Errorf("%s: %+v", id, d)
+		}
+	}
+	if n := s.sim.State().Requests.ByStatus["429"]; n < 8 {
+		t.Errorf("only %d requests were throttled: the storm did not happen", n)
+	}
+}

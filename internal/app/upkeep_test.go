@@ -98,3 +98,33 @@ func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
 		}
 	}
 }
+
+// When a subscription cannot be made (here: nothing answers the handshake),
+// the mailbox still gets its safety-net sync.
+func TestUpkeepSyncsWhenSubscribingFails(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	ctx := context.Background()
+	client, err := graph.New(graph.Config{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}},
+		AuthorityURL: s.sim.URL, GraphURL: s.sim.GraphURL(), ExtraCAFile: s.cfg.ExtraCAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := clientstate.NewKeys(s.key.Derive("clientstate"))
+	opt, _ := asynq.ParseRedisURI(s.redisURL)
+	queue := asynq.NewClient(opt)
+	defer queue.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	p := jobs.NewProcessor(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: "http://127.0.0.1:1", Now: s.sim.Now})
+	if err := p.HandleEnsureSubscriptions(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err == nil {
+		t.Error("upkeep reported no error although no subscription could be made")
+	}
+	tasks, _ := insp.ListPendingTasks(jobs.QueueDefault)
+	if len(tasks) != 2 {
+		t.Errorf("%d sync tasks pending, want one per mailbox", len(tasks))
+	}
+	row, err := s.st.SubscriptionOf(ctx, mailboxID(t, s, anna))
+	if err != nil || row.Status != store.SubscriptionFailed {
+		t.Errorf("subscription row: %+v, %v", row, err)
+	}
+}

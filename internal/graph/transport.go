@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -59,9 +60,25 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		release()
 		return nil, err
 	}
+	if resp.StatusCode >= 400 {
+		// Error bodies are small: read them now and give the slot back at
+		// once. kiota's retry handler drops a 429's response without closing
+		// it, which would otherwise keep the slot until the process ends.
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		release()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 	return resp, nil
 }
+
+// maxErrorBody bounds how much of an error response is kept.
+const maxErrorBody = 1 << 20
 
 // releasingBody gives the concurrency slot back when the body is closed.
 type releasingBody struct {

@@ -66,6 +66,33 @@ func TestTransportAddsTokenPreferAndHoldsSlotUntilClose(t *testing.T) {
 	}
 }
 
+// An error response gives its slot back at once, even if nobody closes it
+// (kiota's retry handler drops 429 responses unclosed).
+func TestErrorResponseReleasesSlotWithoutClose(t *testing.T) {
+	lim := &countingLimiter{acquired: map[string]int{}, released: map[string]int{}}
+	base := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"1"}},
+			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"ApplicationThrottled"}}`))}, nil
+	})
+	tr := &transport{base: base, token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
+	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users/a@b.de/messages/1", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lim.released["a@b.de"] != 1 {
+		t.Errorf("slot not released before the body is closed: %v", lim.released)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "ApplicationThrottled") {
+		t.Errorf("error body lost: %q", body)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func TestMailboxOf(t *testing.T) {
 	for path, want := range map[string]string{
 		"/v1.0/users/anna%40x.de/mailFolders/inbox": "anna@x.de",
