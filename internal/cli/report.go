@@ -121,7 +121,7 @@ func shorten(s string, n int) string {
 func waitSynced(ctx context.Context, st *store.Store, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		done, pending, err := syncProgress(ctx, st)
+		done, pending, err := st.SyncProgress(ctx)
 		if err != nil {
 			return err
 		}
@@ -137,23 +137,4 @@ func waitSynced(ctx context.Context, st *store.Store, limit time.Duration) error
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-func syncProgress(ctx context.Context, st *store.Store) (done, pending int, err error) {
-	mbs, err := st.Mailboxes(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, mb := range mbs {
-		if !mb.Syncable() {
-			continue
-		}
-		sub, err := st.SubscriptionOf(ctx, mb.EmployeeID)
-		if err == nil && sub.Status == store.SubscriptionActive && mb.LastSyncAt != nil {
-			done++
-		} else {
-			pending++
-		}
-	}
-	return done, pending, nil
 }

@@ -35,7 +35,7 @@ func WaitBackfill(ctx context.Context, st *store.Store, since time.Time, expect,
 			}
 		}
 		if res.SyncedSeconds == 0 {
-			if done, pending, err := syncProgress(ctx, st); err == nil && pending == 0 && done > 0 {
+			if done, pending, err := st.SyncProgress(ctx); err == nil && pending == 0 && done > 0 {
 				res.SyncedSeconds = time.Since(since).Seconds()
 				res.Mailboxes = done
 			}
@@ -60,25 +60,4 @@ func WaitBackfill(ctx context.Context, st *store.Store, since time.Time, expect,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// syncProgress counts the enabled mailboxes that have an active
-// subscription and a completed sync, as `connector report --wait-synced`.
-func syncProgress(ctx context.Context, st *store.Store) (done, pending int, err error) {
-	mbs, err := st.Mailboxes(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, mb := range mbs {
-		if !mb.Syncable() {
-			continue
-		}
-		sub, err := st.SubscriptionOf(ctx, mb.EmployeeID)
-		if err == nil && sub.Status == store.SubscriptionActive && mb.LastSyncAt != nil {
-			done++
-		} else {
-			pending++
-		}
-	}
-	return done, pending, nil
 }

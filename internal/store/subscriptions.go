@@ -114,3 +114,24 @@ func (s *Store) MailboxSynced(ctx context.Context, employeeID int64) error {
 	}
 	return nil
 }
+
+// SyncProgress counts the syncable mailboxes that have an active
+// subscription and a completed sync (done) and those still without (pending).
+func (s *Store) SyncProgress(ctx context.Context) (done, pending int, err error) {
+	mbs, err := s.Mailboxes(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, mb := range mbs {
+		if !mb.Syncable() {
+			continue
+		}
+		sub, err := s.SubscriptionOf(ctx, mb.EmployeeID)
+		if err == nil && sub.Status == SubscriptionActive && mb.LastSyncAt != nil {
+			done++
+		} else {
+			pending++
+		}
+	}
+	return done, pending, nil
+}
