@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,25 +152,12 @@ func (p *Processor) checkMailboxes(ctx context.Context, now time.Time) error {
 		}
 		if alert.SilentMailbox(times, now) {
 			p.raise(ctx, alert.Alert{Kind: alert.KindMailboxSilent, Key: mb.Address, Data: alert.MailboxSilent{
-				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: usualGap(times), CheckedAt: now}})
+				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: alert.UsualGap(times), CheckedAt: now}})
 		} else {
 			p.clear(ctx, alert.KindMailboxSilent, mb.Address)
 		}
 	}
 	return nil
-}
-
-// usualGap is the median gap between mails (for the alert's text).
-func usualGap(times []time.Time) time.Duration {
-	if len(times) < 2 {
-		return 0
-	}
-	gaps := make([]time.Duration, 0, len(times)-1)
-	for i := 1; i < len(times); i++ {
-		gaps = append(gaps, times[i-1].Sub(times[i]).Abs())
-	}
-	slices.Sort(gaps)
-	return gaps[len(gaps)/2]
 }
 
 func (p *Processor) checkDeadTasks(ctx context.Context, _ time.Time) error {

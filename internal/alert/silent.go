@@ -33,6 +33,16 @@ func SilentMailbox(lastMails []time.Time, now time.Time) bool {
 	if len(lastMails) < SilentMinMails {
 		return false
 	}
+	limit := max(SilentFloor, SilentFactor*UsualGap(lastMails))
+	return workingTime(slices.MaxFunc(lastMails, time.Time.Compare), now) > limit
+}
+
+// UsualGap is a mailbox's rhythm: the median working-time gap between
+// consecutive mails (any order); 0 with fewer than two mails.
+func UsualGap(lastMails []time.Time) time.Duration {
+	if len(lastMails) < 2 {
+		return 0
+	}
 	ts := slices.Clone(lastMails)
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 	gaps := make([]time.Duration, 0, len(ts)-1)
@@ -44,8 +54,7 @@ func SilentMailbox(lastMails []time.Time, now time.Time) bool {
 	if len(gaps)%2 == 0 {
 		median = (gaps[len(gaps)/2-1] + gaps[len(gaps)/2]) / 2
 	}
-	limit := max(SilentFloor, SilentFactor*median)
-	return workingTime(ts[len(ts)-1], now) > limit
+	return median
 }
 
 // workingTime is the part of [from, to) that falls on Monday to Friday,

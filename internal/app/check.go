@@ -132,7 +132,7 @@ func checkDocuments(ctx context.Context, cfg *config.Config, verdict func(bool, 
 		verdict(false, item, fmt.Sprintf("written file not found: %v", err))
 		return
 	}
-	verdict(true, item, "writable ("+redactedURL(cfg.DocumentsURL)+")")
+	verdict(true, item, "writable ("+config.RedactURL(cfg.DocumentsURL)+")")
 }
 
 func checkSMTP(ctx context.Context, cfg *config.Config, st *store.Store, verdict func(bool, string, string)) {
@@ -158,11 +158,4 @@ func checkSMTP(ctx context.Context, cfg *config.Config, st *store.Store, verdict
 		return
 	}
 	verdict(true, item, "test mail sent to "+strings.Join(to, ", "))
-}
-
-func redactedURL(u string) string {
-	if i := strings.Index(u, "@"); i > 0 && strings.Contains(u[:i], "://") {
-		return u[:strings.Index(u, "://")+3] + "…" + u[i:]
-	}
-	return u
 }

@@ -31,6 +31,14 @@ type credentialFlags struct {
 	tenantID, clientID, secretFile, expires string
 }
 
+// bind declares the credential flags; idNote is appended to the ID flags' help.
+func (f *credentialFlags) bind(cmd *cobra.Command, idNote string) {
+	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID, a GUID or a verified domain"+idNote)
+	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID, a GUID"+idNote)
+	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the client secret value, or - for standard input")
+	cmd.Flags().StringVar(&f.expires, "expires", "", "the secret's expiry date as shown in Entra (YYYY-MM-DD)")
+}
+
 func (a *app) credentialsSetCommand() *cobra.Command {
 	var f credentialFlags
 	cmd := &cobra.Command{
@@ -43,10 +51,7 @@ func (a *app) credentialsSetCommand() *cobra.Command {
 			return a.addCredential(cmd.Context(), cmd.InOrStdin(), f, true)
 		},
 	}
-	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID, a GUID or a verified domain")
-	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID, a GUID")
-	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the client secret value, or - for standard input")
-	cmd.Flags().StringVar(&f.expires, "expires", "", "the secret's expiry date as shown in Entra (YYYY-MM-DD)")
+	f.bind(cmd, "")
 	for _, name := range []string{"tenant-id", "client-id", "secret-file"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -84,10 +89,7 @@ func (a *app) credentialsRotateCommand() *cobra.Command {
 			return a.addCredential(cmd.Context(), cmd.InOrStdin(), f, false)
 		},
 	}
-	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID (default: that of the active credentials)")
-	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID (default: that of the active credentials)")
-	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the new client secret value, or - for standard input")
-	cmd.Flags().StringVar(&f.expires, "expires", "", "the new secret's expiry date as shown in Entra (YYYY-MM-DD)")
+	f.bind(cmd, " (default: that of the active credentials)")
 	_ = cmd.MarkFlagRequired("secret-file")
 	return cmd
 }

@@ -153,7 +153,7 @@ func (c *Config) Validate() error {
 		bad("database_url", "%v", err)
 	}
 	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-		bad("redis_url", "%q is not a redis://, rediss:// or unix:// URL", redactURL(c.RedisURL))
+		bad("redis_url", "%q is not a redis://, rediss:// or unix:// URL", RedactURL(c.RedisURL))
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port (e.g. :8080)", c.Listen)
@@ -177,7 +177,7 @@ func (c *Config) Validate() error {
 		bad("master_key_file", "must not be empty")
 	}
 	if u, err := url.Parse(c.DocumentsURL); err != nil || (u.Scheme != "file" && u.Scheme != "http" && u.Scheme != "https") {
-		bad("documents_url", "%q is not a file:// or WebDAV http(s):// URL", redactURL(c.DocumentsURL))
+		bad("documents_url", "%q is not a file:// or WebDAV http(s):// URL", RedactURL(c.DocumentsURL))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -212,7 +212,7 @@ func (c *Config) Validate() error {
 func (c *Config) Database() (driver, dsn string, err error) {
 	u, err := url.Parse(c.DatabaseURL)
 	if err != nil {
-		return "", "", fmt.Errorf("%q is not a URL: %w", redactURL(c.DatabaseURL), err)
+		return "", "", fmt.Errorf("%q is not a URL: %w", RedactURL(c.DatabaseURL), err)
 	}
 	switch u.Scheme {
 	case "sqlite", "sqlite3":

@@ -12,7 +12,7 @@ import (
 func (c *Config) Redacted() map[string]string {
 	out := make(map[string]string)
 	for k, v := range toMap(*c) {
-		out[k] = redactURL(fmt.Sprint(v))
+		out[k] = RedactURL(fmt.Sprint(v))
 	}
 	return out
 }
@@ -33,9 +33,9 @@ func (c *Config) Show(w io.Writer) error {
 	return nil
 }
 
-// redactURL hides the password of a URL's user info and the values of
+// RedactURL hides the password of a URL's user info and the values of
 // query parameters that usually carry secrets. Non-URLs are returned as is.
-func redactURL(s string) string {
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
 		return s
