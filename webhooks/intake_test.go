@@ -194,3 +194,27 @@ func TestParseResource(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeBatchOnePass guards the fast path: Graph's samples decode in one
+// pass into typed items, case-insensitively; only an odd item falls back to
+// decoding the items one by one. (A malformed struct tag surfaces as a
+// semantic error at run time and would silently send every body the slow way.)
+func TestDecodeBatchOnePass(t *testing.T) {
+	for _, name := range []string{"notification-created.json", "lifecycle-missed.json", "lifecycle-reauthorization-required.json", "lifecycle-subscription-removed.json"} {
+		b, err := decodeBatch(fixture(t, name, "state"))
+		if err != nil || b.raw != nil || len(b.items) != 1 {
+			t.Errorf("%s: decoded %+v, %v; want one typed item", name, b, err)
+		}
+	}
+	b, err := decodeBatch([]byte(`{"Value":[{"SubscriptionId":"s","ChangeType":"Missed","ResourceData":{"ID":"m","@ODATA.ETAG":"e"}}]}`))
+	if err != nil || b.raw != nil || len(b.items) != 1 {
+		t.Fatalf("decoded %+v, %v; want one typed item", b, err)
+	}
+	if n := b.items[0]; n.SubscriptionID != "s" || n.ChangeType != "Missed" || n.ResourceData == nil || n.ResourceData.ID != "m" || n.ResourceData.ETag != "e" {
+		t.Errorf("keys not matched without regard to case: %+v %+v", n, n.ResourceData)
+	}
+	b, err = decodeBatch([]byte(`{"value":[{"resource":5},{"resource":"r"}]}`))
+	if err != nil || b.raw == nil || b.len() != 2 {
+		t.Errorf("odd item: decoded %+v, %v; want two raw items", b, err)
+	}
+}
