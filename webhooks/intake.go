@@ -63,8 +63,10 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // classified by their content, not by the route, so one URL may serve as both
 // notificationUrl and lifecycleNotificationUrl.
 func (h *Handler) intake(c echo.Context, route string) error {
-	if tokens, ok := c.QueryParams()["validationToken"]; ok {
-		return h.handshake(c, route, tokens)
+	if c.Request().URL.RawQuery != "" { // parsed only for the rare handshake
+		if tokens, ok := c.QueryParams()["validationToken"]; ok {
+			return h.handshake(c, route, tokens)
+		}
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() { buf.Reset(); bufPool.Put(buf) }()
@@ -126,14 +128,15 @@ func checkToken(token string, max int) error {
 // with 413.
 func (h *Handler) readBody(c echo.Context, buf *bytes.Buffer) error {
 	req := c.Request()
-	tooLarge := echo.NewHTTPError(http.StatusRequestEntityTooLarge,
-		fmt.Sprintf("body larger than %d bytes", h.d.MaxBodyBytes))
+	tooLarge := func() error {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.d.MaxBodyBytes))
+	}
 	if req.ContentLength > h.d.MaxBodyBytes {
-		return tooLarge
+		return tooLarge()
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), req.Body, h.d.MaxBodyBytes))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return tooLarge
+		return tooLarge()
 	}
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "reading body").SetInternal(err)
