@@ -2,8 +2,10 @@
 # The load suite (make bench): the real binaries against each other on this
 # machine, measured against DESIGN §9.
 #   1. intake    wrk (-t2 -c64, one notification per request, a new message
-#                each) against a bare 202 handler (loadgen bare) and against
-#                `connector serve --role=web` with the real Redis, side by side
+#                each) against a bare 202 handler (loadgen bare), the floor
+#                (the bare handler plus one pipelined enqueue: loadgen bare
+#                --enqueue) and `connector serve --role=web` with the real
+#                Redis, side by side in each round
 #   2. pipeline  graphsim + `connector serve --role=all`, loadgen injecting
 #                mail as fast as possible, then at a steady 50/s, on
 #                PostgreSQL and on SQLite; worker RSS (VmHWM)
@@ -170,7 +172,16 @@ LUA
   "$bin/loadgen" bare --listen "127.0.0.1:$bare_port" 2>"$dir/bare.log" &
   pids+=($!)
   wait_for 20 port_free_not "$bare_port"
-  local bare_url="http://127.0.0.1:$bare_port" conn_url=$CONNECTOR_PUBLIC_URL cmp_url=""
+  # The floor: the bare handler plus one pipelined asynq enqueue per request
+  # (on its own Redis database), i.e. what any handler that queues the
+  # notification before answering costs at the least.
+  local floor_port
+  floor_port=$(free_port $((bare_port + 1)))
+  redis-cli -u "$redis_base/5" flushdb >/dev/null
+  "$bin/loadgen" bare --listen "127.0.0.1:$floor_port" --enqueue "$redis_base/5" 2>"$dir/floor.log" &
+  pids+=($!)
+  wait_for 20 port_free_not "$floor_port"
+  local bare_url="http://127.0.0.1:$bare_port" floor_url="http://127.0.0.1:$floor_port" conn_url=$CONNECTOR_PUBLIC_URL cmp_url=""
   if [ -n "${BENCH_INTAKE_COMPARE:-}" ]; then
     # Another connector binary (e.g. a build without a change) measured in the
     # same rounds, on its own Redis database.
@@ -186,10 +197,11 @@ LUA
   run_wrk() { # NAME URL SECONDS ROUND
     CLIENT_STATE=$cs RUN_ID="$4$RANDOM" timeout $(( $3 + 20 )) wrk -t2 -c64 -d"$3"s --latency -s "$lua" "$2/graph/notifications" > "$dir/wrk-$1-$4.txt" 2>&1 || true
   }
-  run_wrk bare "$bare_url" 2 warm; run_wrk connector "$conn_url" 2 warm
+  run_wrk bare "$bare_url" 2 warm; run_wrk floor "$floor_url" 2 warm; run_wrk connector "$conn_url" 2 warm
   [ -n "$cmp_url" ] && run_wrk compare "$cmp_url" 2 warm
   for i in $(seq "$rounds"); do
     run_wrk bare "$bare_url" "$wrk_seconds" "$i"
+    run_wrk floor "$floor_url" "$wrk_seconds" "$i"
     run_wrk connector "$conn_url" "$wrk_seconds" "$i"
     if [ -n "$cmp_url" ]; then
       run_wrk compare "$cmp_url" "$wrk_seconds" "$i"
@@ -202,11 +214,15 @@ LUA
     br=$(kv "$dir/wrk-bare-$i.txt" req_s); bp=$(kv "$dir/wrk-bare-$i.txt" p99_ms)
     cr=$(kv "$dir/wrk-connector-$i.txt" req_s); cp=$(kv "$dir/wrk-connector-$i.txt" p99_ms)
     ce=$(kv "$dir/wrk-connector-$i.txt" non2xx)
-    local ratio
+    local fr fp ratio fratio cfratio
+    fr=$(kv "$dir/wrk-floor-$i.txt" req_s); fp=$(kv "$dir/wrk-floor-$i.txt" p99_ms)
     ratio=$(awk -v a="${cr:-0}" -v b="${br:-1}" 'BEGIN {printf "%.2f", a / b}')
-    say "   round $i: bare ${br:-?} req/s (p99 ${bp:-?} ms), connector ${cr:-?} req/s (p99 ${cp:-?} ms, non-2xx ${ce:-?}), ratio $ratio"
-    result "intake_round_$i" "bare ${br:-?} req/s (p99 ${bp:-?} ms) · connector ${cr:-?} req/s (p99 ${cp:-?} ms) · ratio **$ratio**"
+    fratio=$(awk -v a="${fr:-0}" -v b="${br:-1}" 'BEGIN {printf "%.2f", a / b}')
+    cfratio=$(awk -v a="${cr:-0}" -v b="${fr:-1}" 'BEGIN {printf "%.2f", a / (b ? b : 1)}')
+    say "   round $i: bare ${br:-?} req/s (p99 ${bp:-?} ms), floor ${fr:-?} req/s (p99 ${fp:-?} ms), connector ${cr:-?} req/s (p99 ${cp:-?} ms, non-2xx ${ce:-?}), ratio $ratio (floor $fratio)"
+    result "intake_round_$i" "bare ${br:-?} req/s (p99 ${bp:-?} ms) · floor ${fr:-?} req/s (p99 ${fp:-?} ms) · connector ${cr:-?} req/s (p99 ${cp:-?} ms) · ratio **$ratio** (floor/bare $fratio, connector/floor $cfratio)"
     echo "$ratio" >> "$dir/ratios"; echo "${cp:-999}" >> "$dir/p99s"; echo "${br:-0}" >> "$dir/bare"; echo "${cr:-0}" >> "$dir/conn"
+    echo "${fr:-0}" >> "$dir/floor"; echo "$fratio" >> "$dir/fratios"; echo "$cfratio" >> "$dir/cfratios"
   done
   local queued
   queued=$(redis-cli -u "$CONNECTOR_REDIS_URL" llen asynq:{critical}:pending)
@@ -216,8 +232,12 @@ LUA
   result intake_p99 "$(stats < "$dir/p99s")"
   result intake_bare "$(stats < "$dir/bare")"
   result intake_conn "$(stats < "$dir/conn")"
+  result intake_floor "$(stats < "$dir/floor")"
+  result intake_floor_ratio "$(stats < "$dir/fratios")"
+  result intake_conn_floor "$(stats < "$dir/cfratios")"
   stop_all
   redis-cli -u "$CONNECTOR_REDIS_URL" flushdb >/dev/null
+  redis-cli -u "$redis_base/5" flushdb >/dev/null
   [ -n "$cmp_url" ] && redis-cli -u "$redis_base/6" flushdb >/dev/null
   return 0
 }
@@ -316,6 +336,7 @@ section=$(mktemp)
     echo "| intake: connector (\`serve --role=web\`, real Redis) / bare 202 handler, wrk -t2 -c64 -d${wrk_seconds}s, $rounds rounds | ratio ≥ 0.5 | **$(get intake_ratio)** |"
     echo "| intake p99 (connector) | ≤ 25 ms | **$(get intake_p99) ms** |"
     echo "| intake req/s, bare / connector | — | $(get intake_bare) / $(get intake_conn) |"
+    echo "| intake floor (\`loadgen bare --enqueue\`: bare + one pipelined asynq enqueue) | — | $(get intake_floor) req/s; floor/bare **$(get intake_floor_ratio)**; connector/floor **$(get intake_conn_floor)** |"
     for i in $(seq "$rounds"); do echo "| intake round $i | — | $(get "intake_round_$i") |"; done
     if [ -n "$(get intake_compare_1)" ]; then
       for i in $(seq "$rounds"); do echo "| intake round $i, compared binary (\`$BENCH_INTAKE_COMPARE\`) | — | $(get "intake_compare_$i") |"; done

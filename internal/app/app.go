@@ -140,10 +140,6 @@ func Serve(ctx context.Context, o Options) error {
 	return runAll(ctx, o, parts)
 }
 
-// webEnqueuerFlushers bounds the pipelines the webhook's enqueues have in
-// flight at once.
-const webEnqueuerFlushers = 2
-
 // webEnqueuer returns the asynq client of the webhook: on a plain Redis
 // connection, a dedicated go-redis client with webhooks.AutoPipeline, so that
 // the enqueues of concurrent webhook requests share round trips (measured
@@ -161,7 +157,7 @@ func webEnqueuer(opt asynq.RedisConnOpt, fallback *asynq.Client) (*asynq.Client,
 		}
 		return fallback, func() {}
 	}
-	webhooks.AutoPipeline(c, webEnqueuerFlushers)
+	webhooks.AutoPipeline(c, webhooks.DefaultPipelineFlushers)
 	return asynq.NewClientFromRedisClient(c), func() { c.Close() }
 }
 

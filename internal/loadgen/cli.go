@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/webhooks"
 )
 
 // DemoMailboxes are the enabled mailboxes of configs/demo/crm.json.
@@ -37,6 +39,8 @@ Usage:
   loadgen run [flags]        inject mails into the simulator, wait for the activities, report
   loadgen backfill [flags]   measure a fresh connector's initial sync (mailboxes synced, activities)
   loadgen bare --listen ADDR serve the intake baseline: POST /graph/notifications → 202, nothing else
+  loadgen bare --listen ADDR --enqueue REDIS_URL
+                             serve the intake floor: the baseline plus one pipelined asynq enqueue per request
   loadgen clientstate --employee N
                              print a valid clientState for employee N (key from CONNECTOR_MASTER_KEY_FILE)
   loadgen serve --role=web --pprof ADDR
@@ -235,17 +239,34 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func cmdBare(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("bare", "bare --listen ADDR", stderr)
+	fs := newFlags("bare", "bare --listen ADDR [--enqueue REDIS_URL]", stderr)
 	listen := fs.String("listen", "127.0.0.1:8099", "address to listen on")
+	enqueue := fs.String("enqueue", "", "serve the floor: also enqueue one task per request into this Redis (queue "+FloorQueue+"), pipelined like the connector's webhook")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var enq webhooks.Enqueuer
+	if *enqueue != "" {
+		opt, err := redis.ParseURL(*enqueue)
+		if err != nil {
+			return fmt.Errorf("--enqueue: %w", err)
+		}
+		opt.PoolSize = 64
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		webhooks.AutoPipeline(rdb, webhooks.DefaultPipelineFlushers)
+		enq = asynq.NewClientFromRedisClient(rdb)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "loadgen bare: POST http://%s/graph/notifications → 202\n", ln.Addr())
-	return ServeBare(ctx, ln)
+	what := "202"
+	if enq != nil {
+		what = "one enqueue, 202"
+	}
+	fmt.Fprintf(stderr, "loadgen bare: POST http://%s/graph/notifications → %s\n", ln.Addr(), what)
+	return ServeBare(ctx, ln, enq)
 }
 
 func cmdClientState(args []string, stdout, stderr io.Writer) error {
