@@ -13,7 +13,7 @@
 #                requests per mailbox, synced by a fresh connector
 # It prints a table and rewrites the "Load suite (make bench)" section of
 # docs/PERFORMANCE.md (between the make-bench markers).
-# Knobs (environment): BENCH_ROUNDS (intake rounds, 3), BENCH_WRK_SECONDS (10),
+# Knobs (environment): BENCH_ROUNDS (intake rounds, 5), BENCH_WRK_SECONDS (10),
 # BENCH_COUNT (mails of the throughput run, 5000), BENCH_RATE_SECONDS (15),
 # BENCH_BACKFILL (10000), BENCH_PHASES ("intake pipeline backfill"),
 # BENCH_WRITE_DOC (1).
@@ -23,7 +23,7 @@ root=$(repo_root)
 cd "$root"
 set -a; . var/services.env; set +a
 
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 wrk_seconds=${BENCH_WRK_SECONDS:-10}
 count=${BENCH_COUNT:-5000}
 rate_seconds=${BENCH_RATE_SECONDS:-15}
@@ -194,17 +194,22 @@ LUA
     cmp_url="http://127.0.0.1:$cmp_port"
     wait_for 60 curl -sf "$cmp_url/readyz" || { say "the compare connector did not start; see $dir/compare.log"; exit 1; }
   fi
-  run_wrk() { # NAME URL SECONDS ROUND
+  # run_wrk NAME URL SECONDS ROUND [REDIS_URL]: one wrk run; the queue's
+  # Redis database is emptied first, so that every run starts from the same
+  # state (with workers draining it, a real queue stays short; a million
+  # tasks left by the previous run would slow the next one's enqueues).
+  run_wrk() {
+    [ -n "${5:-}" ] && redis-cli -u "$5" flushdb >/dev/null
     CLIENT_STATE=$cs RUN_ID="$4$RANDOM" timeout $(( $3 + 20 )) wrk -t2 -c64 -d"$3"s --latency -s "$lua" "$2/graph/notifications" > "$dir/wrk-$1-$4.txt" 2>&1 || true
   }
-  run_wrk bare "$bare_url" 2 warm; run_wrk floor "$floor_url" 2 warm; run_wrk connector "$conn_url" 2 warm
-  [ -n "$cmp_url" ] && run_wrk compare "$cmp_url" 2 warm
+  run_wrk bare "$bare_url" 2 warm; run_wrk floor "$floor_url" 2 warm "$redis_base/5"; run_wrk connector "$conn_url" 2 warm "$CONNECTOR_REDIS_URL"
+  [ -n "$cmp_url" ] && run_wrk compare "$cmp_url" 2 warm "$redis_base/6"
   for i in $(seq "$rounds"); do
     run_wrk bare "$bare_url" "$wrk_seconds" "$i"
-    run_wrk floor "$floor_url" "$wrk_seconds" "$i"
-    run_wrk connector "$conn_url" "$wrk_seconds" "$i"
+    run_wrk floor "$floor_url" "$wrk_seconds" "$i" "$redis_base/5"
+    run_wrk connector "$conn_url" "$wrk_seconds" "$i" "$CONNECTOR_REDIS_URL"
     if [ -n "$cmp_url" ]; then
-      run_wrk compare "$cmp_url" "$wrk_seconds" "$i"
+      run_wrk compare "$cmp_url" "$wrk_seconds" "$i" "$redis_base/6"
       local xr xp
       xr=$(kv "$dir/wrk-compare-$i.txt" req_s); xp=$(kv "$dir/wrk-compare-$i.txt" p99_ms)
       say "   round $i: compare ($BENCH_INTAKE_COMPARE) ${xr:-?} req/s (p99 ${xp:-?} ms)"
@@ -224,10 +229,16 @@ LUA
     echo "$ratio" >> "$dir/ratios"; echo "${cp:-999}" >> "$dir/p99s"; echo "${br:-0}" >> "$dir/bare"; echo "${cr:-0}" >> "$dir/conn"
     echo "${fr:-0}" >> "$dir/floor"; echo "$fratio" >> "$dir/fratios"; echo "$cfratio" >> "$dir/cfratios"
   done
-  local queued
+  # Every 202 is a task: the last run's answered requests must all be queued
+  # (a few more may be, answered after wrk stopped counting).
+  local queued answered
   queued=$(redis-cli -u "$CONNECTOR_REDIS_URL" llen asynq:{critical}:pending)
-  result intake_queued "$queued"
-  say "   tasks queued in Redis: $queued"
+  answered=$(kv "$dir/wrk-connector-$rounds.txt" requests)
+  result intake_queued "$queued tasks queued for $answered requests answered in the last round"
+  say "   last round: $answered requests answered, $queued tasks queued"
+  if [ "${queued:-0}" -lt "${answered:-1}" ]; then
+    say "intake lost tasks: $queued queued < $answered answered"; exit 1
+  fi
   result intake_ratio "$(stats < "$dir/ratios")"
   result intake_p99 "$(stats < "$dir/p99s")"
   result intake_bare "$(stats < "$dir/bare")"
