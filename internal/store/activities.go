@@ -77,6 +77,13 @@ func DedupeKey(employeeID int64, m model.Message) string {
 	return fmt.Sprintf("graph:%d:%s", employeeID, m.ID)
 }
 
+// upsertActivity inserts the e-mail's activity, or finds the one stored
+// before. The insert gives way on any unique constraint, not only on
+// dedupe_key: internet_message_id is unique too (DESIGN §3), and when two
+// mailboxes store the same e-mail at once PostgreSQL may detect the clash on
+// that index first, which an ON CONFLICT (dedupe_key) would report as an
+// error. Equal internet_message_ids mean equal dedupe keys, so the look-up
+// by dedupe_key finds the winner either way.
 func (s *Store) upsertActivity(ctx context.Context, tx *sqlx.Tx, r MessageRecord) (id int64, created bool, err error) {
 	m, d := r.Message, r.Decision
 	key := DedupeKey(r.EmployeeID, m)
@@ -92,7 +99,7 @@ func (s *Store) upsertActivity(ctx context.Context, tx *sqlx.Tx, r MessageRecord
 		INSERT INTO activities (customer_id, contact_id, lead_id, opportunity_id, direction, subject, body_text,
 			sent_at, received_at, internet_message_id, dedupe_key, conversation_id, rule, matched_address, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`),
+		ON CONFLICT DO NOTHING RETURNING id`),
 		d.CustomerID, d.ContactID, d.LeadID, d.OpportunityID, d.Direction, m.Subject, body,
 		utcPtr(m.SentDateTime), utcPtr(m.ReceivedDateTime), imid, key, m.ConversationID, d.Rule, d.MatchedAddress, s.now())
 	if err == nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -67,26 +68,35 @@ func TestRecordMessageOneActivityPerEmail(t *testing.T) {
 	})
 }
 
+// TestRecordMessageConcurrently stores each of many e-mails from two
+// mailboxes at once, several times over: every storm must end in one
+// activity with two links and no error. (Two inserts racing on one e-mail
+// collide on dedupe_key and on internet_message_id; both are unique, so the
+// insert must give way on either.)
 func TestRecordMessageConcurrently(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		if _, err := s.ImportCRM(ctx, sampleCRM()); err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		for i := range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rec := store.MessageRecord{EmployeeID: int64(1 + i%2), Message: testMessage("AAMk-x-"+string(rune('a'+i%2)), "<storm@x>"), Decision: importedDecision()}
-				if _, err := s.RecordMessage(ctx, rec); err != nil {
-					t.Error(err)
-				}
-			}()
+		const emails, writers = 40, 8
+		for e := range emails {
+			imid := fmt.Sprintf("<storm-%d@x>", e)
+			var wg sync.WaitGroup
+			for i := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					rec := store.MessageRecord{EmployeeID: int64(1 + i%2), Message: testMessage(fmt.Sprintf("AAMk-%d-%d", e, i%2), imid), Decision: importedDecision()}
+					if _, err := s.RecordMessage(ctx, rec); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
-		if a, l, _ := s.ActivityCount(ctx); a != 1 || l != 2 {
-			t.Errorf("%d activities, %d links; want 1, 2", a, l)
+		if a, l, _ := s.ActivityCount(ctx); a != emails || l != 2*emails {
+			t.Errorf("%d activities, %d links; want %d, %d", a, l, emails, 2*emails)
 		}
 	})
 }
