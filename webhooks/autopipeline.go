@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -31,6 +32,15 @@ func AutoPipeline(rdb *redis.Client, flushers int) {
 		flushers = 1
 	}
 	rdb.AddHook(&autoPipe{rdb: rdb, slots: make(chan struct{}, flushers)})
+}
+
+// NewPipelinedClient returns the web role's enqueuer: an asynq client on rdb
+// with AutoPipeline and DefaultPipelineFlushers. The load suite's floor uses
+// it too, so that both are measured with the same client. rdb must be
+// dedicated to it (see AutoPipeline).
+func NewPipelinedClient(rdb *redis.Client) *asynq.Client {
+	AutoPipeline(rdb, DefaultPipelineFlushers)
+	return asynq.NewClientFromRedisClient(rdb)
 }
 
 // autoPipe is the redis.Hook of AutoPipeline.

@@ -157,8 +157,7 @@ func webEnqueuer(opt asynq.RedisConnOpt, fallback *asynq.Client) (*asynq.Client,
 		}
 		return fallback, func() {}
 	}
-	webhooks.AutoPipeline(c, webhooks.DefaultPipelineFlushers)
-	return asynq.NewClientFromRedisClient(c), func() { c.Close() }
+	return webhooks.NewPipelinedClient(c), func() { c.Close() }
 }
 
 // runAll runs the parts until ctx ends or one fails, then stops the rest.

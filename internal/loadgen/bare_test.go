@@ -52,8 +52,7 @@ func TestServeBareAnswers202(t *testing.T) {
 func TestServeFloorEnqueuesOneTaskPerRequest(t *testing.T) {
 	rdb := redis.NewClient(testenv.Redis(t, testenv.RedisDBLoadgen))
 	t.Cleanup(func() { rdb.Close() })
-	webhooks.AutoPipeline(rdb, webhooks.DefaultPipelineFlushers)
-	url := serveBare(t, asynq.NewClientFromRedisClient(rdb))
+	url := serveBare(t, webhooks.NewPipelinedClient(rdb))
 	for range 3 {
 		if code := post(t, url); code != http.StatusAccepted {
 			t.Fatalf("floor: %d, want 202", code)

@@ -251,11 +251,10 @@ func cmdBare(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--enqueue: %w", err)
 		}
-		opt.PoolSize = 64
+		opt.PoolSize = 64 // as the connector's (internal/app redisConnOpt)
 		rdb := redis.NewClient(opt)
 		defer rdb.Close()
-		webhooks.AutoPipeline(rdb, webhooks.DefaultPipelineFlushers)
-		enq = asynq.NewClientFromRedisClient(rdb)
+		enq = webhooks.NewPipelinedClient(rdb)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
