@@ -96,14 +96,21 @@ var ErrUnsafeLink = errors.New("documents: unsafe link")
 // LF would otherwise add lines such as IconFile=\\host\share (Explorer
 // fetches the icon, and sends the NTLM hash, when the folder is browsed);
 // a file:// or UNC target would open a share on a double-click. Other
-// addresses return an error wrapping ErrUnsafeLink saying why.
+// addresses return an error wrapping ErrUnsafeLink saying why (without the
+// address).
 func InternetShortcut(sourceURL string) (string, error) {
 	if strings.ContainsFunc(sourceURL, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
 		return "", fmt.Errorf("%w: the address contains control or invisible formatting characters", ErrUnsafeLink)
 	}
 	u, err := url.Parse(strings.TrimSpace(sourceURL))
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrUnsafeLink, err)
+		// Without the address: the error ends up in logs and notes, and a
+		// sharing link may carry an access key.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("%w: not a valid URL: %w", ErrUnsafeLink, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":

@@ -156,10 +156,15 @@ func TestInternetShortcut(t *testing.T) {
 		"https:evil",
 		"https:///path",
 		"https://user:pass@evil.example/",
+		"https://evil.example:port/",
+		"https://[evil/",
 		"",
 	} {
-		if got, err := InternetShortcut(in); !errors.Is(err, ErrUnsafeLink) {
+		got, err := InternetShortcut(in)
+		if !errors.Is(err, ErrUnsafeLink) {
 			t.Errorf("InternetShortcut(%q) = %q, %v; want ErrUnsafeLink", in, got, err)
+		} else if strings.Contains(err.Error(), "evil") {
+			t.Errorf("InternetShortcut(%q): the error names the address: %v", in, err)
 		}
 	}
 }
