@@ -30,6 +30,13 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// Reasons for TasksDropped.
+const (
+	// ReasonUnknownSubscription: the task names a subscription that is not
+	// the mailbox's current one (a forged or stale notification).
+	ReasonUnknownSubscription = "unknown_subscription"
+)
+
 // Metrics are the connector's metrics.
 type Metrics struct {
 	// WebhookValidations counts validation handshakes answered, by route.
@@ -55,6 +62,9 @@ type Metrics struct {
 	TasksProcessed *prometheus.CounterVec
 	// TaskDuration observes how long tasks take, by type.
 	TaskDuration *prometheus.HistogramVec
+	// TasksDropped counts tasks a handler refused to act on, by type and
+	// reason.
+	TasksDropped *prometheus.CounterVec
 	// GraphRequests counts Graph requests, by HTTP status ("error" without one).
 	GraphRequests *prometheus.CounterVec
 	// Decisions counts matching decisions, by outcome and reason.
@@ -108,6 +118,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help:    "Time to handle a task, by type.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 	}, []string{"type"})
+	m.TasksDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "dropped_total",
+		Help: "Tasks refused by their handler, by type and reason (unknown_subscription: forged or stale).",
+	}, []string{"type", "reason"})
 	m.GraphRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "graph", Name: "requests_total",
 		Help: "Microsoft Graph requests, by HTTP status (429 is throttling; error: no response).",
@@ -128,7 +142,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
-		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.TasksProcessed, m.TaskDuration, m.TasksDropped, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
 	)
 	return m
 }
