@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/metrics"
@@ -79,11 +80,14 @@ func Serve(ctx context.Context, o Options) error {
 	if created {
 		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
 	}
-	master, err := loadPreviousKeys(cfg, key)
+	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
 	if err != nil {
-		return err
+		return fmt.Errorf("previous_master_key_files: %w", err)
 	}
-	keys, err := master.clientState()
+	// The clientState of subscriptions made under a previous key is still
+	// accepted while the key is rotated.
+	current, previous := master.Derive("clientstate")
+	keys, err := clientstate.NewKeys(current, previous...)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		verdict(false, "master key", err.Error())
 		return failures, nil
 	}
-	master, err := loadPreviousKeys(cfg, key)
+	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
 	if err != nil {
 		verdict(false, "master key", err.Error())
 		return failures, nil

@@ -9,16 +9,17 @@ import (
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/graph"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
 // storeSecrets is the Graph client's graph.SecretSource: the store's active
-// credentials, opened with the master key. The client asks it again every
-// minute, so `connector credentials set|rotate` take effect without a
-// restart.
+// credentials, opened with the master key (or a previous one while it is
+// rotated). The client asks it again every minute, so `connector
+// credentials set|rotate` take effect without a restart.
 type storeSecrets struct {
 	st   *store.Store
-	keys masterKeys
+	keys secret.Ring
 }
 
 func (s storeSecrets) Credentials(ctx context.Context) (graph.Credentials, error) {
@@ -32,7 +33,7 @@ func (s storeSecrets) Credentials(ctx context.Context) (graph.Credentials, error
 	// All active credentials belong to one app registration; the newest names it.
 	out := graph.Credentials{TenantID: creds[0].TenantID, ClientID: creds[0].ClientID}
 	for _, c := range creds {
-		v, err := s.keys.open(c.SecretSealed, store.SecretContext(c.TenantID, c.ClientID))
+		v, _, err := s.keys.Open(c.SecretSealed, store.SecretContext(c.TenantID, c.ClientID))
 		if err != nil {
 			return graph.Credentials{}, fmt.Errorf("credential %d cannot be decrypted with the master key: %w", c.ID, err)
 		}
