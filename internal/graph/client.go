@@ -6,8 +6,11 @@
 //
 // Requests go through one transport stack: kiota's middleware (retries that
 // honour Retry-After, redirects, compression), then ours (the bearer token
-// from MSAL, Prefer: IdType="ImmutableId", and the per-mailbox concurrency
-// limit), then net/http with the configured CAs. Only the request builders
+// from MSAL, for the Graph host only; Prefer: IdType="ImmutableId"; the
+// per-mailbox concurrency limit), then net/http with the configured CAs.
+// The credentials come from a SecretSource the client asks again every
+// minute (credentials.go), so a Graph call is one method here and nothing
+// else: every request is signed with the current secret. Only the request builders
 // of the few endpoints used are compiled (users, subscriptions,
 // applications(appId=…)), not the whole SDK client.
 package graph
