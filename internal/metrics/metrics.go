@@ -20,6 +20,13 @@ const (
 	KindLifecycle    = "lifecycle"
 )
 
+// Reasons for TasksDropped.
+const (
+	// ReasonUnknownSubscription: the task names a subscription that is not
+	// the mailbox's current one (a forged or stale notification).
+	ReasonUnknownSubscription = "unknown_subscription"
+)
+
 // Reasons for Dropped.
 const (
 	ReasonBadClientState  = "bad_client_state"
@@ -30,12 +37,6 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
-// Reasons for TasksDropped.
-const (
-	// ReasonUnknownSubscription: the task names a subscription that is not
-	// the mailbox's current one (a forged or stale notification).
-	ReasonUnknownSubscription = "unknown_subscription"
-)
 
 // Metrics are the connector's metrics.
 type Metrics struct {
@@ -138,11 +139,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
+	reg.MustRegister(m.TasksDropped)
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
-		m.TasksProcessed, m.TaskDuration, m.TasksDropped, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
 	)
 	return m
 }
