@@ -37,7 +37,6 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
-
 // Metrics are the connector's metrics.
 type Metrics struct {
 	// WebhookValidations counts validation handshakes answered, by route.
@@ -123,6 +122,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "tasks", Name: "dropped_total",
 		Help: "Tasks refused by their handler, by type and reason (unknown_subscription: forged or stale).",
 	}, []string{"type", "reason"})
+	reg.MustRegister(m.TasksDropped)
 	m.GraphRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "graph", Name: "requests_total",
 		Help: "Microsoft Graph requests, by HTTP status (429 is throttling; error: no response).",
@@ -139,7 +139,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
-	reg.MustRegister(m.TasksDropped)
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
