@@ -80,6 +80,9 @@ func Serve(ctx context.Context, o Options) error {
 	if created {
 		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
 	}
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		o.Log.Warn("the master key file is readable by other users", slog.Any("error", err))
+	}
 	keys, err := clientstate.NewKeys(key.Derive("clientstate"))
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		}
 		fmt.Fprintf(out, "%s  %-22s %s\n", state, item, detail)
 	}
+	warn := func(item, detail string) { fmt.Fprintf(out, "WARN  %-22s %s\n", item, detail) }
 	dialect, dsn, err := cfg.Database()
 	if err != nil {
 		return 0, err
@@ -51,6 +52,9 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	if err != nil {
 		verdict(false, "master key", err.Error())
 		return failures, nil
+	}
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		warn("master key", err.Error())
 	}
 	gp := &graphProvider{cfg: cfg, st: st, key: key, log: log}
 	client, err := gp.get(ctx)
