@@ -53,11 +53,17 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := o.Config.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ops.IPExtractor(proxies)
 	h.Register(e)
 	opsHandler, err := ops.New(ops.Deps{Store: st, PasswordFile: o.Config.OpsPasswordFile, SessionKey: d.sessionKey,
-		RedisConnOpt: d.redisOpt, QueuesWritable: o.Config.OpsQueuesWritable, Alerts: openAlerts{st}, Logger: o.Log})
+		Redis: rdb, HTTPS: o.Config.HTTPS(), RedisConnOpt: d.redisOpt, QueuesWritable: o.Config.OpsQueuesWritable,
+		Alerts: openAlerts{st}, Logger: o.Log})
 	if err != nil {
 		return nil, err
 	}
