@@ -52,17 +52,12 @@ func (h *Handler) login(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return h.renderLogin(c, http.StatusTooManyRequests, next, fmt.Sprintf("Too many attempts. Try again in %d seconds.", secs))
 	}
-	// Cap the password checks across all clients, so that many clients
-	// (or one behind many addresses) cannot keep every core on bcrypt.
-	select {
-	case h.loginSlots <- struct{}{}:
-	default:
+	ok, busy, err := h.verifyCapped(c.FormValue("password"))
+	if busy {
 		h.log.Warn("ops login refused: too many password checks at once", "client", ip)
 		c.Response().Header().Set("Retry-After", "1")
 		return h.renderLogin(c, http.StatusServiceUnavailable, next, "Too many logins at once. Try again in a moment.")
 	}
-	ok, err := h.password.verify(c.FormValue("password"))
-	<-h.loginSlots
 	if err != nil {
 		return fmt.Errorf("ops: login: %w", err)
 	}
@@ -83,6 +78,21 @@ func (h *Handler) login(c echo.Context) error {
 	}
 	h.log.Info("ops login", "client", ip, "session", s.ID[:8])
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// verifyCapped checks the password in one of the login slots, which cap
+// the bcrypt checks running at once across all clients, so that many
+// clients (or one behind many addresses) cannot keep every core busy.
+// busy means no slot was free; the password was not checked then.
+func (h *Handler) verifyCapped(password string) (ok, busy bool, err error) {
+	select {
+	case h.loginSlots <- struct{}{}:
+		defer func() { <-h.loginSlots }()
+	default:
+		return false, true, nil
+	}
+	ok, err = h.password.verify(password)
+	return ok, false, err
 }
 
 // logout ends the session, in every web process: the session is recorded
