@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +36,16 @@ type Config struct {
 	RedisURL string `koanf:"redis_url"`
 	// Listen: the address the HTTP server listens on.
 	Listen string `koanf:"listen"`
+	// MetricsListen: the address /metrics, /readyz and /healthz are served
+	// on, apart from Listen so that they never face the internet (metrics
+	// name mailboxes' employees, readiness names the dependencies). Empty:
+	// not served.
+	MetricsListen string `koanf:"metrics_listen"`
+	// TrustedProxies: comma-separated CIDRs (or addresses) of the reverse
+	// proxies whose X-Forwarded-For is believed, so that login attempts are
+	// limited per client rather than per proxy. Empty: the peer address is
+	// the client.
+	TrustedProxies string `koanf:"trusted_proxies"`
 	// PublicURL: the HTTPS base URL Microsoft Graph posts notifications to.
 	PublicURL string `koanf:"public_url"`
 	// GraphURL: the Microsoft Graph base URL including the version.
@@ -81,6 +92,7 @@ func Defaults() Config {
 		DatabaseURL:   "sqlite://var/connector.db",
 		RedisURL:      "redis://127.0.0.1:6379/0",
 		Listen:        ":8080",
+		MetricsListen: "127.0.0.1:9090",
 		GraphURL:      "https://graph.microsoft.com/v1.0",
 		AuthorityURL:  "https://login.microsoftonline.com",
 		MasterKeyFile: "var/master.key",
@@ -175,14 +187,24 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port (e.g. :8080)", c.Listen)
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", "%q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics_listen", "must differ from listen (%s): metrics and readiness are not for the internet", c.Listen)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies", "%v", err)
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			bad("public_url", "%q is not an absolute https:// URL", c.PublicURL)
+			bad("public_url", "%q is not an absolute https:// URL", RedactURL(c.PublicURL))
 		}
 	}
 	for key, v := range map[string]string{"graph_url": c.GraphURL, "authority_url": c.AuthorityURL} {
 		if u, err := url.Parse(v); err != nil || u.Host == "" || u.Scheme != "https" {
-			bad(key, "%q is not an absolute https:// URL", v)
+			bad(key, "%q is not an absolute https:// URL", RedactURL(v))
 		}
 	}
 	if c.ExtraCAFile != "" {
@@ -239,7 +261,8 @@ func (c *Config) Validate() error {
 func (c *Config) Database() (driver, dsn string, err error) {
 	u, err := url.Parse(c.DatabaseURL)
 	if err != nil {
-		return "", "", fmt.Errorf("%q is not a URL: %w", RedactURL(c.DatabaseURL), err)
+		// url.Parse's error repeats the whole URL, password included.
+		return "", "", fmt.Errorf("%q is not a URL (%s)", RedactURL(c.DatabaseURL), urlProblem(err))
 	}
 	switch u.Scheme {
 	case "sqlite", "sqlite3":
@@ -260,12 +283,43 @@ func (c *Config) Database() (driver, dsn string, err error) {
 	}
 }
 
+// HTTPS reports whether the public URL is https://, in which case the
+// operator pages send HSTS and mark every cookie Secure.
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
+// TrustedProxyPrefixes parses TrustedProxies: CIDRs or single addresses,
+// separated by commas or spaces.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(c.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR (10.0.0.0/8) nor an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.0/8): %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {
 	return map[string]any{
 		"database_url":              c.DatabaseURL,
 		"redis_url":                 c.RedisURL,
 		"listen":                    c.Listen,
+		"metrics_listen":            c.MetricsListen,
+		"trusted_proxies":           c.TrustedProxies,
 		"public_url":                c.PublicURL,
 		"graph_url":                 c.GraphURL,
 		"authority_url":             c.AuthorityURL,
