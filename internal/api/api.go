@@ -17,9 +17,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	"time"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 )
@@ -42,6 +45,7 @@ type Rematcher interface {
 
 // Store is what the API needs of the database.
 type Store interface {
+	keyStore
 	writeStore
 	readStore
 }
@@ -60,10 +64,12 @@ type Deps struct {
 
 // Handler serves the API.
 type Handler struct {
-	d      Deps
-	log    *slog.Logger
-	doc    *openapi3.T
-	router routers.Router
+	d       Deps
+	log     *slog.Logger
+	doc     *openapi3.T
+	router  routers.Router
+	limiter *redis_rate.Limiter
+	touchState
 }
 
 // LoadDocument parses and checks the embedded OpenAPI document.
@@ -101,7 +107,11 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: routes of openapi.yaml: %w", err)
 	}
-	return &Handler{d: d, log: d.Logger, doc: doc, router: router}, nil
+	h := &Handler{d: d, log: d.Logger, doc: doc, router: router, touchState: touchState{touched: map[int64]time.Time{}}}
+	if d.Redis != nil {
+		h.limiter = redis_rate.NewLimiter(d.Redis)
+	}
+	return h, nil
 }
 
 // Register adds the API's routes to e.

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -78,3 +80,5 @@ func (h *Handler) errorMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		return writeProblem(c, p)
 	}
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

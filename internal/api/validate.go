@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -66,66 +67,88 @@ func requestProblem(err error) *Problem {
 		return tooLarge(mbe.Limit)
 	}
 	var errs []FieldError
-	status := http.StatusBadRequest
-	var collect func(err error)
-	collect = func(err error) {
+	unsupported := false
+	var collect func(err error, param string)
+	collect = func(err error, param string) {
+		var re *openapi3filter.RequestError
+		if errors.As(err, &re) && param == "" {
+			if strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
+				unsupported = true
+				return
+			}
+			if re.Parameter != nil {
+				param = re.Parameter.Name
+			}
+			if re.Err != nil {
+				collect(re.Err, param)
+				return
+			}
+			errs = append(errs, FieldError{Field: param, Detail: re.Reason})
+			return
+		}
 		var multi openapi3.MultiError
 		if errors.As(err, &multi) {
 			for _, e := range multi {
-				collect(e)
+				collect(e, param)
 			}
 			return
-		}
-		var re *openapi3filter.RequestError
-		if errors.As(err, &re) {
-			if strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
-				status = http.StatusUnsupportedMediaType
-				return
-			}
-			var mbe *http.MaxBytesError
-			if errors.As(re.Err, &mbe) {
-				status = http.StatusRequestEntityTooLarge
-			}
-			if re.Parameter != nil {
-				errs = append(errs, FieldError{Field: re.Parameter.Name, Detail: reasonOf(re.Err, re.Reason)})
-				return
-			}
 		}
 		var se *openapi3.SchemaError
 		if errors.As(err, &se) {
-			errs = append(errs, FieldError{Field: pointerField(se.JSONPointer()), Detail: se.Reason})
+			field := pointerField(se.JSONPointer())
+			if param != "" {
+				field = param
+			}
+			errs = append(errs, schemaFieldError(field, se))
 			return
 		}
-		var de *openapi3filter.ParseError
-		if errors.As(err, &de) {
-			errs = append(errs, FieldError{Field: pointerField(de.Path()), Detail: de.Error()})
+		var pe *openapi3filter.ParseError
+		if errors.As(err, &pe) {
+			field := pointerField(pe.Path())
+			if param != "" {
+				field = param
+			}
+			detail := pe.Reason
+			if detail == "" {
+				detail = pe.Error()
+			}
+			errs = append(errs, FieldError{Field: field, Detail: detail})
 			return
 		}
-		if re != nil {
-			errs = append(errs, FieldError{Field: "", Detail: reasonOf(re.Err, re.Reason)})
-			return
-		}
-		errs = append(errs, FieldError{Field: "", Detail: err.Error()})
+		errs = append(errs, FieldError{Field: param, Detail: err.Error()})
 	}
-	collect(err)
-	switch status {
-	case http.StatusRequestEntityTooLarge:
-		return tooLarge(MaxRecordBody)
-	case http.StatusUnsupportedMediaType:
-		return problem(status, "the body must be application/json")
+	collect(err, "")
+	if unsupported {
+		return problem(http.StatusUnsupportedMediaType, "the body must be application/json")
 	}
-	return problem(status, "the request is not valid; nothing was written", errs...)
+	return problem(http.StatusBadRequest, "the request is not valid; nothing was written", errs...)
 }
 
-func reasonOf(err error, reason string) string {
-	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
-		return se.Reason
+var (
+	// JSON Schema's messages name a property the pointer does not reach.
+	propertyRE = regexp.MustCompile(`property ["']([^"']+)["'] is (unsupported|missing)|missing propert(?:y|ies) ["']([^"']+)["']|additional propert(?:y|ies) ["']([^"']+)["']`)
+	// The 2020-12 validator prefixes its reason with where it is.
+	locationRE = regexp.MustCompile(`^(?:error at "[^"]*": )?(?:at '[^']*': )?`)
+)
+
+// schemaFieldError names the field of a schema error: a missing or unknown
+// property is named itself, not its object.
+func schemaFieldError(field string, se *openapi3.SchemaError) FieldError {
+	detail := locationRE.ReplaceAllString(se.Reason, "")
+	if m := propertyRE.FindStringSubmatch(se.Reason); m != nil {
+		name := m[1] + m[3] + m[4]
+		if field != "" {
+			name = field + "." + name
+		}
+		switch {
+		case m[2] == "unsupported" || m[4] != "":
+			detail = "unknown field"
+		default:
+			detail = "missing"
+		}
+		return FieldError{Field: name, Detail: detail}
 	}
-	if err != nil {
-		return err.Error()
-	}
-	return reason
+	return FieldError{Field: field, Detail: detail}
 }
 
 // pointerField renders a JSON pointer's keys as a field name:

@@ -96,15 +96,29 @@ func Parse(r io.Reader) (*File, error) {
 // appends it to *list.
 func appendRecord[T any](list *[]T) func(int, json.RawMessage) error {
 	return func(_ int, raw json.RawMessage) error {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		var v T
-		if err := dec.Decode(&v); err != nil {
-			return describeJSONError("", err)
+		v, err := DecodeRecord[T](raw)
+		if err != nil {
+			return err
 		}
 		*list = append(*list, v)
 		return nil
 	}
+}
+
+// DecodeRecord decodes one record (an employee, customer, contact, lead or
+// opportunity) strictly, as Parse decodes each record of a file: unknown
+// fields, wrong types and trailing data are errors naming the field.
+func DecodeRecord[T any](raw []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, describeJSONError("", err)
+	}
+	if dec.More() {
+		return v, errors.New("unexpected data after the record")
+	}
+	return v, nil
 }
 
 func describeJSONError(where string, err error) error {

@@ -50,7 +50,7 @@ func (s *Store) ImportCRM(ctx context.Context, f *crmfile.File) (ImportStats, er
 		for key, raw := range f.Settings {
 			v, err := ParseSetting(key, string(raw))
 			if err != nil {
-				return fmt.Errorf("settings.%s: %w", key, err)
+				return &SettingError{Key: key, Err: err}
 			}
 			settings[key] = v
 		}
@@ -76,6 +76,15 @@ func (s *Store) ImportCRM(ctx context.Context, f *crmfile.File) (ImportStats, er
 	}
 	return stats, nil
 }
+
+// SettingError is a setting's value that ParseSetting refused.
+type SettingError struct {
+	Key string
+	Err error
+}
+
+func (e *SettingError) Error() string { return "settings." + e.Key + ": " + e.Err.Error() }
+func (e *SettingError) Unwrap() error { return e.Err }
 
 // Changed reports whether the import inserted or updated anything.
 func (st ImportStats) Changed() bool {

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/dedesales/exchange-connector/internal/crmfile"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -106,4 +108,53 @@ func (s *Store) DeleteCRMRecord(ctx context.Context, section string, id int64) (
 func KnownSetting(key string) bool {
 	_, ok := settingDefs[key]
 	return ok
+}
+
+// ExportCRM returns the master data as an import file, ordered by ID:
+// importing it into an empty database gives the same master data.
+func (s *Store) ExportCRM(ctx context.Context) (*crmfile.File, error) {
+	f := &crmfile.File{Settings: map[string]json.RawMessage{}}
+	for _, q := range []struct {
+		dst   any
+		query string
+	}{
+		{&f.Employees, `SELECT id, name, email, exchange_mailbox, active FROM employees ORDER BY id`},
+		{&f.Customers, `SELECT id, number, name, email FROM customers ORDER BY id`},
+		{&f.Contacts, `SELECT id, customer_id, name, email FROM contacts ORDER BY id`},
+		{&f.Leads, `SELECT id, customer_id, title, status, created_at FROM leads ORDER BY id`},
+		{&f.Opportunities, `SELECT id, customer_id, title, status, created_at FROM opportunities ORDER BY id`},
+	} {
+		if err := s.db.SelectContext(ctx, q.dst, q.query); err != nil {
+			return nil, fmt.Errorf("store: export: %w", err)
+		}
+	}
+	var doms []struct {
+		CustomerID int64  `db:"customer_id"`
+		Domain     string `db:"domain"`
+	}
+	if err := s.db.SelectContext(ctx, &doms, `SELECT customer_id, domain FROM customer_domains ORDER BY customer_id, domain_norm`); err != nil {
+		return nil, fmt.Errorf("store: export: %w", err)
+	}
+	byID := make(map[int64]int, len(f.Customers))
+	for i, c := range f.Customers {
+		byID[c.ID] = i
+	}
+	for _, d := range doms {
+		c := &f.Customers[byID[d.CustomerID]]
+		c.Domains = append(c.Domains, d.Domain)
+	}
+	for i := range f.Leads {
+		f.Leads[i].CreatedAt = f.Leads[i].CreatedAt.UTC()
+	}
+	for i := range f.Opportunities {
+		f.Opportunities[i].CreatedAt = f.Opportunities[i].CreatedAt.UTC()
+	}
+	all, err := s.AllSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range all {
+		f.Settings[k] = json.RawMessage(v)
+	}
+	return f, nil
 }
