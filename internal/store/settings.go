@@ -163,13 +163,13 @@ func checkFolderTemplate(t string) error {
 			return fmt.Errorf("the folder name %q is not allowed", seg)
 		}
 	}
-	if !strings.Contains(t, "{number}") && !strings.Contains(t, "{name}") && !strings.Contains(t, "{id}") {
-		return errors.New("names no customer: use {number}, {name} or {id}")
-	}
 	if err := documents.ValidateTemplate(t); err != nil {
 		_, msg, _ := strings.Cut(err.Error(), ": ")
 		_, msg, _ = strings.Cut(msg, ": ")
 		return errors.New(msg)
+	}
+	if !strings.Contains(t, "{number}") && !strings.Contains(t, "{name}") && !strings.Contains(t, "{id}") {
+		return errors.New("names no customer: use {number}, {name} or {id}")
 	}
 	return nil
 }
