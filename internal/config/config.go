@@ -84,6 +84,9 @@ type Config struct {
 	SMTPPasswordFile string        `koanf:"smtp_password_file"`
 	SMTPFrom         string        `koanf:"smtp_from"`
 	SMTPTimeout      time.Duration `koanf:"smtp_timeout"`
+	// APIRatePerSecond limits each key of the CRM API (/api/v1); bursts of
+	// twice as many are allowed.
+	APIRatePerSecond int `koanf:"api_rate_per_second"`
 }
 
 // Defaults returns the configuration used when nothing else is set.
@@ -103,6 +106,8 @@ func Defaults() Config {
 		LogFormat:              "text",
 		SMTPTLS:                "starttls",
 		SMTPTimeout:            30 * time.Second,
+
+		APIRatePerSecond: 50,
 	}
 }
 
@@ -246,6 +251,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("smtp_tls", "%q is not one of starttls, tls, none", c.SMTPTLS)
 	}
+	if c.APIRatePerSecond < 1 || c.APIRatePerSecond > 100000 {
+		bad("api_rate_per_second", "%d is not from 1 to 100000", c.APIRatePerSecond)
+	}
 	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
 		bad("smtp_port", "%d is not a port", c.SMTPPort)
 	}
@@ -340,5 +348,6 @@ func toMap(c Config) map[string]any {
 		"smtp_password_file":        c.SMTPPasswordFile,
 		"smtp_from":                 c.SMTPFrom,
 		"smtp_timeout":              c.SMTPTimeout,
+		"api_rate_per_second":       c.APIRatePerSecond,
 	}
 }
