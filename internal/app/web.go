@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dedesales/exchange-connector/internal/api"
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/ops"
@@ -37,7 +38,7 @@ type webDeps struct {
 }
 
 // newWeb returns the HTTP side: Graph's webhooks, health, readiness,
-// metrics, and the operators' /ops pages.
+// metrics, the operators' /ops pages and the CRM's API (/api/v1).
 func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 	st, rdb, queue, keys, m, reg := d.st, d.rdb, d.queue, d.keys, d.m, d.reg
 	h, err := webhooks.New(webhooks.Deps{
@@ -59,6 +60,11 @@ func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
+	apiHandler, err := api.New(api.Deps{Store: st, Redis: rdb, Logger: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	apiHandler.Register(e)
 	return serveHTTP(o, e, opsHandler.Close), nil
 }
 
