@@ -165,7 +165,9 @@ type pipeDocs struct {
 	size int64
 }
 
-func (p pipeDocs) Open(context.Context, string) (io.ReadCloser, int64, error) { return p.r, p.size, nil }
+func (p pipeDocs) Open(context.Context, string) (io.ReadCloser, int64, error) {
+	return p.r, p.size, nil
+}
 
 // TestDocumentDownloadStreams: the client receives the first half of a file
 // before the document store has produced the second half, so the handler
