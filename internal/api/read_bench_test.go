@@ -81,34 +81,44 @@ func BenchmarkFeedEndpoint(b *testing.B) {
 		cursor = page[len(page)-1].Cursor
 	}
 	env := newReadEnv(b, st, nil)
-	client := env.srv.Client()
-	var bytesRead int64
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		q := url.Values{"limit": {"1000"}, "after": {positions[i%len(positions)].String()}}
-		req, _ := http.NewRequest(http.MethodGet, env.srv.URL+Prefix+"/activities?"+q.Encode(), nil)
-		req.Header.Set("Authorization", "Bearer "+env.read)
-		res, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
+	// The same pages read from the store directly, for the HTTP layer's share.
+	b.Run("store.Feed", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			items, _, err := st.Feed(ctx, positions[i%len(positions)], 1000)
+			if err != nil || len(items) == 0 {
+				b.Fatalf("page: %d items, %v", len(items), err)
+			}
 		}
-		var page struct {
-			Items      []json.RawMessage `json:"items"`
-			NextCursor string            `json:"next_cursor"`
+	})
+	b.Run("HTTP", func(b *testing.B) {
+		client := env.srv.Client()
+		var bytesRead int64
+		for i := 0; b.Loop(); i++ {
+			q := url.Values{"limit": {"1000"}, "after": {positions[i%len(positions)].String()}}
+			req, _ := http.NewRequest(http.MethodGet, env.srv.URL+Prefix+"/activities?"+q.Encode(), nil)
+			req.Header.Set("Authorization", "Bearer "+env.read)
+			res, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var page struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			cr := &countingReader{r: res.Body}
+			err = json.NewDecoder(cr).Decode(&page)
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK {
+				b.Fatalf("page: %d %v", res.StatusCode, err)
+			}
+			if len(page.Items) == 0 {
+				b.Fatal("empty page")
+			}
+			bytesRead += cr.n
 		}
-		cr := &countingReader{r: res.Body}
-		err = json.NewDecoder(cr).Decode(&page)
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if err != nil || res.StatusCode != http.StatusOK {
-			b.Fatalf("page: %d %v", res.StatusCode, err)
-		}
-		if len(page.Items) == 0 {
-			b.Fatal("empty page")
-		}
-		bytesRead += cr.n
-	}
-	b.ReportMetric(float64(bytesRead)/float64(b.N), "B/page")
+		b.ReportMetric(float64(bytesRead)/float64(b.N), "B/page")
+	})
 }
 
 type countingReader struct {
