@@ -53,6 +53,8 @@ type Store interface {
 // Deps are the API's collaborators.
 type Deps struct {
 	Store Store
+	// Documents serves document downloads; nil answers them with 503.
+	Documents DocumentReader
 	// Redis holds the per-key rate limits.
 	Redis redis.UniversalClient
 	// Rematcher is told about master-data changes; nil does nothing.
