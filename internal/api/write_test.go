@@ -39,6 +39,13 @@ func TestAPIIsOffUntilAKeyExists(t *testing.T) {
 		if err := st.RevokeAPIKey(context.Background(), "crm"); err != nil {
 			t.Fatal(err)
 		}
+		// A key that authenticated is trusted for keyCacheTTL more.
+		now := time.Now()
+		env.h.now = func() time.Time { return now }
+		if r := env.do("DELETE", "/api/v1/contacts/5", token, ""); r.status != http.StatusNotFound || strings.Contains(r.problem(t).Detail, "apikey create") {
+			t.Fatalf("revoked a moment ago: %d %s", r.status, r.body)
+		}
+		now = now.Add(keyCacheTTL + time.Millisecond)
 		if r := env.do("DELETE", "/api/v1/contacts/5", token, ""); r.status != http.StatusNotFound || !strings.Contains(r.problem(t).Detail, "apikey create") {
 			t.Fatalf("every key revoked: %d %s", r.status, r.body)
 		}
