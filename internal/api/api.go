@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"time"
 
@@ -25,6 +26,8 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dedesales/exchange-connector/internal/metrics"
 )
 
 //go:embed openapi.yaml
@@ -59,7 +62,10 @@ type Deps struct {
 	Rematcher Rematcher
 	// RatePerSecond and Burst limit each key; 0 takes 50 and 100.
 	RatePerSecond, Burst int
-	Logger               *slog.Logger
+	// Metrics, when set, observe each request's time by route, method and
+	// status (connector_http_request_duration_seconds).
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // Handler serves the API.
@@ -126,9 +132,28 @@ func New(d Deps) (*Handler, error) {
 // Register adds the API's routes to e.
 func (h *Handler) Register(e *echo.Echo) {
 	e.GET(PathOpenAPI, h.serveDocument)
-	g := e.Group(Prefix, h.errorMiddleware, h.authenticate, h.limitRate, h.validate)
+	g := e.Group(Prefix, h.observe, h.errorMiddleware, h.authenticate, h.limitRate, h.validate)
 	h.registerWrite(g)
 	h.registerRead(g)
+}
+
+// observe records the request's handling time with the status it was
+// answered with (the problem written by errorMiddleware included).
+func (h *Handler) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	if h.d.Metrics == nil {
+		return next
+	}
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		code := c.Response().Status
+		if err != nil {
+			code = http.StatusInternalServerError
+		}
+		h.d.Metrics.HTTPDuration.WithLabelValues(c.Path(), c.Request().Method, strconv.Itoa(code)).
+			Observe(time.Since(start).Seconds())
+		return err
+	}
 }
 
 func (h *Handler) serveDocument(c echo.Context) error {

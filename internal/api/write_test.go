@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/testenv"
@@ -336,7 +340,8 @@ func TestImportThroughTheAPI(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	rdb := testenv.RedisClient(t, testenv.RedisDBAPI)
-	env := newEnv(t, st, true, withRedis(rdb, 1, 3))
+	m := metrics.New(prometheus.NewRegistry())
+	env := newEnv(t, st, true, withRedis(rdb, 1, 3), func(d *Deps) { d.Metrics = m })
 	var codes []int
 	var last resp
 	for range 5 {
@@ -350,6 +355,9 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("Retry-After %q, want 1", ra)
 	}
 	last.problem(t)
+	if n := testutil.CollectAndCount(m.HTTPDuration); n != 2 {
+		t.Errorf("request durations: %d series, want 2 (DELETE 404, DELETE 429)", n)
+	}
 	// Another key has its own budget.
 	if r := env.do("GET", "/api/v1/activities", env.read, ""); r.status == 429 {
 		t.Errorf("the read key was limited by the write key's use")
