@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -297,8 +298,10 @@ func (h *Handler) writeProblem(c echo.Context, err error, whole bool) error {
 		if whole {
 			field = "settings." + serr.Key
 		}
+		detail := strings.TrimPrefix(serr.Err.Error(), store.ErrInvalid.Error()+": ")
+		detail = strings.TrimPrefix(detail, serr.Key+": ")
 		return problem(http.StatusBadRequest, "the setting's value is not valid; nothing was written",
-			FieldError{Field: field, Detail: serr.Err.Error()})
+			FieldError{Field: field, Detail: detail})
 	case errors.Is(err, store.ErrInvalid):
 		return problem(http.StatusBadRequest, err.Error())
 	}
