@@ -135,6 +135,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	g := e.Group(Prefix, h.observe, h.errorMiddleware, h.authenticate, h.limitRate, h.validate)
 	h.registerWrite(g)
 	h.registerRead(g)
+	g.RouteNotFound("/*", func(c echo.Context) error {
+		return problem(http.StatusNotFound, "no such endpoint; "+PathOpenAPI+" lists them")
+	})
 }
 
 // observe records the request's handling time with the status it was

@@ -95,6 +95,17 @@ func TestAuthentication(t *testing.T) {
 				}
 			})
 		}
+		// An unknown endpoint is a problem too.
+		req, _ := http.NewRequest("GET", env.srv.URL+"/api/v1/contact/7", nil)
+		req.Header.Set("Authorization", "Bearer "+env.read)
+		res, err := env.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 || res.Header.Get("Content-Type") != MediaTypeProblem {
+			t.Errorf("unknown endpoint: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
 		// The 403 wrote nothing; the read key reads.
 		if r := env.do("GET", "/api/v1/activities", env.read, ""); r.status == 401 || r.status == 403 {
 			t.Errorf("read key reading: %d", r.status)
