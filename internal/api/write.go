@@ -279,6 +279,7 @@ func (h *Handler) importFile(c echo.Context) error {
 func (h *Handler) writeProblem(c echo.Context, err error, whole bool) error {
 	var verr *crmfile.ValidationError
 	var serr *store.SettingError
+	var conflict *store.ConflictError
 	switch {
 	case errors.As(err, &verr):
 		errs := make([]FieldError, len(verr.Problems))
@@ -302,6 +303,9 @@ func (h *Handler) writeProblem(c echo.Context, err error, whole bool) error {
 		detail = strings.TrimPrefix(detail, serr.Key+": ")
 		return problem(http.StatusBadRequest, "the setting's value is not valid; nothing was written",
 			FieldError{Field: field, Detail: detail})
+	case errors.As(err, &conflict):
+		return problem(http.StatusConflict, conflict.Detail+"; nothing was written",
+			FieldError{Field: conflict.Field, Detail: conflict.Detail})
 	case errors.Is(err, store.ErrInvalid):
 		return problem(http.StatusBadRequest, err.Error())
 	}
