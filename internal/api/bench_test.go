@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -43,6 +45,30 @@ func BenchmarkPutContact(b *testing.B) {
 			res.Body.Close()
 			if res.StatusCode != http.StatusCreated && res.StatusCode != http.StatusOK {
 				b.Errorf("PUT: %d", res.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "PUT/s")
+}
+
+// BenchmarkPutContactStore is BenchmarkPutContact's floor: the same writes
+// as one-contact ImportCRM calls without HTTP, keys and validation, side by
+// side with it.
+func BenchmarkPutContactStore(b *testing.B) {
+	st := storetest.Open(b, store.Postgres)
+	seed(b, st)
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			id := 1000 + i%5000
+			c := model.Contact{ID: id, CustomerID: 10, Name: fmt.Sprintf("Kontakt %d", i), Email: fmt.Sprintf("k%d@schulz-technik.com", id)}
+			if _, err := st.ImportCRM(context.Background(), &crmfile.File{Contacts: []model.Contact{c}}); err != nil {
+				b.Error(err)
 				return
 			}
 		}
