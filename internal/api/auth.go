@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -45,7 +46,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		var key store.APIKey
 		var err error
 		if ok {
-			key, err = h.d.Store.AuthenticateAPIKey(ctx, token)
+			key, err = h.lookupKey(ctx, token)
 		}
 		if !ok || err != nil {
 			if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrRevoked) {
@@ -92,9 +93,42 @@ func bearerToken(header string) (string, bool) {
 	return token, token != ""
 }
 
+// keyCacheTTL is how long a key that authenticated is trusted without
+// asking the database again: a revocation takes effect within it.
+const keyCacheTTL = 5 * time.Second
+
+type cachedKey struct {
+	key   store.APIKey
+	until time.Time
+}
+
+// lookupKey authenticates token, from the cache when it authenticated less
+// than keyCacheTTL ago. Only successes are cached, by the token's SHA-256.
+func (h *Handler) lookupKey(ctx context.Context, token string) (store.APIKey, error) {
+	sum := sha256.Sum256([]byte(token))
+	now := h.now()
+	h.keyMu.Lock()
+	c, hit := h.keys[sum]
+	h.keyMu.Unlock()
+	if hit && now.Before(c.until) {
+		return c.key, nil
+	}
+	key, err := h.d.Store.AuthenticateAPIKey(ctx, token)
+	if err != nil {
+		return key, err
+	}
+	h.keyMu.Lock()
+	if len(h.keys) > 10000 { // many keys or a flood of them: start afresh
+		clear(h.keys)
+	}
+	h.keys[sum] = cachedKey{key: key, until: now.Add(keyCacheTTL)}
+	h.keyMu.Unlock()
+	return key, nil
+}
+
 // touch records a key's use, at most once a minute per key and process.
 func (h *Handler) touch(ctx context.Context, id int64) {
-	now := time.Now()
+	now := h.now()
 	h.touchMu.Lock()
 	last, seen := h.touched[id]
 	if seen && now.Sub(last) < touchEvery {
@@ -108,10 +142,13 @@ func (h *Handler) touch(ctx context.Context, id int64) {
 	}
 }
 
-// touchState is embedded in Handler.
+// touchState is embedded in Handler: when each key was last recorded as
+// used, and the keys that authenticated recently.
 type touchState struct {
 	touchMu sync.Mutex
 	touched map[int64]time.Time
+	keyMu   sync.Mutex
+	keys    map[[32]byte]cachedKey
 }
 
 // limitRate applies the key's rate limit (GCRA in Redis, shared by every

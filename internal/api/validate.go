@@ -137,8 +137,10 @@ func schemaFieldError(field string, se *openapi3.SchemaError) FieldError {
 	detail := locationRE.ReplaceAllString(se.Reason, "")
 	if m := propertyRE.FindStringSubmatch(se.Reason); m != nil {
 		name := m[1] + m[3] + m[4]
-		if field != "" {
+		if field != "" && field != name && !strings.HasSuffix(field, "."+name) {
 			name = field + "." + name
+		} else if field != "" {
+			name = field
 		}
 		switch {
 		case m[2] == "unsupported" || m[4] != "":

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -278,6 +279,7 @@ func (h *Handler) importFile(c echo.Context) error {
 func (h *Handler) writeProblem(c echo.Context, err error, whole bool) error {
 	var verr *crmfile.ValidationError
 	var serr *store.SettingError
+	var conflict *store.ConflictError
 	switch {
 	case errors.As(err, &verr):
 		errs := make([]FieldError, len(verr.Problems))
@@ -297,8 +299,13 @@ func (h *Handler) writeProblem(c echo.Context, err error, whole bool) error {
 		if whole {
 			field = "settings." + serr.Key
 		}
+		detail := strings.TrimPrefix(serr.Err.Error(), store.ErrInvalid.Error()+": ")
+		detail = strings.TrimPrefix(detail, serr.Key+": ")
 		return problem(http.StatusBadRequest, "the setting's value is not valid; nothing was written",
-			FieldError{Field: field, Detail: serr.Err.Error()})
+			FieldError{Field: field, Detail: detail})
+	case errors.As(err, &conflict):
+		return problem(http.StatusConflict, conflict.Detail+"; nothing was written",
+			FieldError{Field: conflict.Field, Detail: conflict.Detail})
 	case errors.Is(err, store.ErrInvalid):
 		return problem(http.StatusBadRequest, err.Error())
 	}

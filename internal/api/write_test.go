@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/testenv"
@@ -39,6 +43,13 @@ func TestAPIIsOffUntilAKeyExists(t *testing.T) {
 		if err := st.RevokeAPIKey(context.Background(), "crm"); err != nil {
 			t.Fatal(err)
 		}
+		// A key that authenticated is trusted for keyCacheTTL more.
+		now := time.Now()
+		env.h.now = func() time.Time { return now }
+		if r := env.do("DELETE", "/api/v1/contacts/5", token, ""); r.status != http.StatusNotFound || strings.Contains(r.problem(t).Detail, "apikey create") {
+			t.Fatalf("revoked a moment ago: %d %s", r.status, r.body)
+		}
+		now = now.Add(keyCacheTTL + time.Millisecond)
 		if r := env.do("DELETE", "/api/v1/contacts/5", token, ""); r.status != http.StatusNotFound || !strings.Contains(r.problem(t).Detail, "apikey create") {
 			t.Fatalf("every key revoked: %d %s", r.status, r.body)
 		}
@@ -83,6 +94,17 @@ func TestAuthentication(t *testing.T) {
 					r.problem(t)
 				}
 			})
+		}
+		// An unknown endpoint is a problem too.
+		req, _ := http.NewRequest("GET", env.srv.URL+"/api/v1/contact/7", nil)
+		req.Header.Set("Authorization", "Bearer "+env.read)
+		res, err := env.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 || res.Header.Get("Content-Type") != MediaTypeProblem {
+			t.Errorf("unknown endpoint: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
 		// The 403 wrote nothing; the read key reads.
 		if r := env.do("GET", "/api/v1/activities", env.read, ""); r.status == 401 || r.status == 403 {
@@ -329,7 +351,8 @@ func TestImportThroughTheAPI(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	rdb := testenv.RedisClient(t, testenv.RedisDBAPI)
-	env := newEnv(t, st, true, withRedis(rdb, 1, 3))
+	m := metrics.New(prometheus.NewRegistry())
+	env := newEnv(t, st, true, withRedis(rdb, 1, 3), func(d *Deps) { d.Metrics = m })
 	var codes []int
 	var last resp
 	for range 5 {
@@ -343,6 +366,9 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("Retry-After %q, want 1", ra)
 	}
 	last.problem(t)
+	if n := testutil.CollectAndCount(m.HTTPDuration); n != 2 {
+		t.Errorf("request durations: %d series, want 2 (DELETE 404, DELETE 429)", n)
+	}
 	// Another key has its own budget.
 	if r := env.do("GET", "/api/v1/activities", env.read, ""); r.status == 429 {
 		t.Errorf("the read key was limited by the write key's use")

@@ -70,7 +70,7 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
-	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Logger: o.Log})
+	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Metrics: m, Logger: o.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func (a *app) apikeyCommand() *cobra.Command {
 	}
 	revoke := &cobra.Command{
 		Use:   "revoke NAME",
-		Short: "Revoke a key: requests with it are refused (401) from now on",
+		Short: "Revoke a key: requests with it are refused (401) within 5 seconds",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.store(cmd.Context())
@@ -77,7 +77,7 @@ func (a *app) apikeyCommand() *cobra.Command {
 			if err := st.RevokeAPIKey(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "revoked API key %q\n", args[0])
+			fmt.Fprintf(a.stderr, "revoked API key %q; running web processes refuse it within 5 seconds\n", args[0])
 			return nil
 		},
 	}

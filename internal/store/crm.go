@@ -67,7 +67,7 @@ func (s *Store) ImportCRM(ctx context.Context, f *crmfile.File) (ImportStats, er
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
-				return err
+				return foreignKeyConflict(err, "customer_id", "a referenced customer was deleted meanwhile")
 			}
 		}
 		return nil

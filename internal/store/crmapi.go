@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -24,6 +26,18 @@ func (e *ConflictError) Error() string { return e.Field + ": " + e.Detail }
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// foreignKeyConflict turns a foreign-key violation — a record that a
+// concurrent transaction deleted or started to reference between the
+// checks and the write — into a *ConflictError naming field.
+func foreignKeyConflict(err error, field, detail string) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23503" ||
+		err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+		return &ConflictError{Field: field, Detail: detail}
+	}
+	return err
+}
 
 // CRM record sections, as in the import file.
 var crmSections = map[string]string{
@@ -94,7 +108,7 @@ func (s *Store) DeleteCRMRecord(ctx context.Context, section string, id int64) (
 			unlinked = len(acts)
 		}
 		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM "+section+" WHERE id = ?"), id); err != nil {
-			return err
+			return foreignKeyConflict(err, "id", fmt.Sprintf("%s %d cannot be deleted: it is referenced", kind, id))
 		}
 		return nil
 	})
