@@ -61,6 +61,11 @@ func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 	if err != nil {
 		return fmt.Errorf("store: record document %s: %w", d.Path, err)
 	}
+	err = s.addActivityEvent(ctx, s.db, d.ActivityID, EventFileFiled, token(d.SourceKey),
+		EventDetail{Path: d.Path, Name: d.Name, Size: d.Size})
+	if err != nil {
+		return fmt.Errorf("store: record document %s: history: %w", d.Path, err)
+	}
 	return nil
 }
 
@@ -69,6 +74,15 @@ func (s *Store) MoveDocument(ctx context.Context, customerID int64, from, to str
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE documents SET path = ? WHERE customer_id = ? AND path = ?`), to, customerID, from)
 	if err != nil {
 		return fmt.Errorf("store: move document %s: %w", from, err)
+	}
+	var activityIDs []int64
+	if err := s.db.SelectContext(ctx, &activityIDs, s.q(`SELECT activity_id FROM documents WHERE customer_id = ? AND path = ? AND activity_id IS NOT NULL`), customerID, to); err != nil {
+		return fmt.Errorf("store: move document %s: history: %w", from, err)
+	}
+	for _, id := range activityIDs {
+		if err := s.addActivityEvent(ctx, s.db, id, EventFileMoved, token(from+"\x00"+to), EventDetail{FromPath: from, Path: to}); err != nil {
+			return fmt.Errorf("store: move document %s: history: %w", from, err)
+		}
 	}
 	return nil
 }
@@ -84,16 +98,4 @@ func (s *Store) Customer(ctx context.Context, id int64) (model.Customer, error) 
 		return c, fmt.Errorf("store: customer %d: %w", id, err)
 	}
 	return c, nil
-}
-
-// AddDecisionNote appends a note to the decision about a message (e.g. an
-// attachment left out because of its size).
-func (s *Store) AddDecisionNote(ctx context.Context, employeeID int64, messageID, note string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`
-		UPDATE decisions SET note = CASE WHEN note = '' THEN ? ELSE note || '; ' || ? END
-		WHERE employee_id = ? AND graph_message_id = ?`), note, note, employeeID, messageID)
-	if err != nil {
-		return fmt.Errorf("store: decision note: %w", err)
-	}
-	return nil
 }

@@ -62,6 +62,9 @@ type Decision struct {
 	Reason            string  `db:"reason" json:"reason"`
 	Rule              string  `db:"rule" json:"rule"`
 	Candidates        string  `db:"candidates" json:"candidates"`
+	// RawCandidates (JSON) are the candidates before the drops of rule 3;
+	// nil when not recorded (see match.Decision.RawCandidates).
+	RawCandidates *string `db:"raw_candidates" json:"raw_candidates"`
 	MatchedAddress    string  `db:"matched_address" json:"matched_address"`
 	CustomerID        *int64  `db:"customer_id" json:"customer_id"`
 	ContactID         *int64  `db:"contact_id" json:"contact_id"`
@@ -71,6 +74,9 @@ type Decision struct {
 	ActivityID        *int64  `db:"activity_id" json:"activity_id"`
 	Note              string  `db:"note" json:"note"`
 	CreatedAt         anyTime `db:"created_at" json:"created_at"`
+	// History is what happened to the message, oldest first (loaded by
+	// DecisionsFor and DecisionByID).
+	History []DecisionEvent `db:"-" json:"history"`
 }
 
 // DecisionsFor finds decisions by Graph message ID or internetMessageId.
@@ -79,6 +85,9 @@ func (s *Store) DecisionsFor(ctx context.Context, id string) ([]Decision, error)
 	err := s.db.SelectContext(ctx, &out, s.q(`SELECT * FROM decisions WHERE graph_message_id = ? OR internet_message_id = ? ORDER BY id`), id, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: decisions for %s: %w", id, err)
+	}
+	if err := s.withHistory(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
