@@ -65,9 +65,15 @@ func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE documents SET path = ?, name = ?, size = ?, sha256 = ?, content_type = ? WHERE source_key = ?`),
 				d.Path, d.Name, d.Size, d.SHA256, d.ContentType, d.SourceKey)
+			if err != nil {
+				return err
+			}
+			return s.fileEvent(ctx, tx, d)
+		}
+		if err != nil {
 			return err
 		}
-		if err != nil || d.ActivityID == 0 {
+		if err := s.fileEvent(ctx, tx, d); err != nil || d.ActivityID == 0 {
 			return err
 		}
 		return s.appendChange(ctx, tx, ChangeDocumentFiled, d.ActivityID, &id)
@@ -75,10 +81,18 @@ func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 	if err != nil {
 		return fmt.Errorf("store: record document %s: %w", d.Path, err)
 	}
-	err = s.addActivityEvent(ctx, s.db, d.ActivityID, EventFileFiled, token(d.SourceKey),
-		EventDetail{Path: d.Path, Name: d.Name, Size: d.Size})
+	return nil
+}
+
+// fileEvent records a filed file in the history of its mail's decision, once
+// per file (source key).
+func (s *Store) fileEvent(ctx context.Context, tx *sqlx.Tx, d Document) error {
+	if d.ActivityID == 0 {
+		return nil
+	}
+	err := s.addActivityEvent(ctx, tx, d.ActivityID, EventFileFiled, token(d.SourceKey), EventDetail{Path: d.Path, Name: d.Name, Size: d.Size})
 	if err != nil {
-		return fmt.Errorf("store: record document %s: history: %w", d.Path, err)
+		return fmt.Errorf("history: %w", err)
 	}
 	return nil
 }
