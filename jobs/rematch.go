@@ -151,6 +151,9 @@ func PlanRematch(ctx context.Context, st *store.Store, since time.Time, hit func
 		if len(page) == 0 {
 			return stats, nil
 		}
+		if !after(next, cursor) {
+			return stats, fmt.Errorf("jobs: rematch: the decisions' order did not advance at %+v", cursor)
+		}
 		cursor = next
 		stats.Scanned += len(page)
 		prepared = prepared[:0]
@@ -185,6 +188,11 @@ func PlanRematch(ctx context.Context, st *store.Store, since time.Time, hit func
 			}
 		}
 	}
+}
+
+// after reports whether cursor a lies after b in the keyset order.
+func after(a, b store.RematchCursor) bool {
+	return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID
 }
 
 // HandleRematch decides the affected ignored decisions again and queues the
