@@ -135,6 +135,11 @@ func newRematchFixture(t *testing.T, st *store.Store) *rematchFixture {
 	if _, err := st.ImportCRM(ctx, crm); err != nil {
 		t.Fatal(err)
 	}
+	// Notifications are accepted only for the mailbox's stored subscription.
+	if err := st.SaveSubscription(ctx, 1, model.Subscription{ID: "sub", Resource: "/users/" + anna + "/messages",
+		ExpiresAt: time.Now().Add(72 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	docs, err := documents.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -147,6 +147,18 @@ func (e DecisionEvent) Text() string {
 	}
 }
 
+// Notes returns the texts of the decision's note events (attachments left
+// out or renamed, filing given up), joined by "; ".
+func (d Decision) Notes() string {
+	var out []string
+	for _, e := range d.History {
+		if e.Kind == EventNote {
+			out = append(out, e.Text())
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // AddDecisionEvent appends an event to the history of a message's decision,
 // once: the same kind with the same dedupe token is recorded only the first
 // time (a retried task writes nothing new).
