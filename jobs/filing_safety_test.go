@@ -134,7 +134,7 @@ func (f *filingFixture) note(t *testing.T) string {
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("decisions: %+v, %v", ds, err)
 	}
-	return ds[0].Note
+	return ds[0].Notes()
 }
 
 func text(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }

@@ -103,11 +103,17 @@ func (p *Processor) syncableMailbox(ctx context.Context, employeeID int64, log *
 // importMessage matches a message of a mailbox and records the result;
 // the same path for notifications and delta rounds.
 func (p *Processor) importMessage(ctx context.Context, mb store.Mailbox, msg *model.Message, note string) (store.RecordResult, error) {
-	folder, err := p.folderPath(ctx, mb, msg.ParentFolderID)
+	rules, err := p.matchRules(ctx)
 	if err != nil {
 		return store.RecordResult{}, err
 	}
-	rules, err := p.matchRules(ctx)
+	return p.importWithRules(ctx, mb, msg, rules, note, "")
+}
+
+// importWithRules is importMessage with the given rules; cause, when set,
+// names the change that made this a retroactive decision (rematch).
+func (p *Processor) importWithRules(ctx context.Context, mb store.Mailbox, msg *model.Message, rules *match.Rules, note, cause string) (store.RecordResult, error) {
+	folder, err := p.folderPath(ctx, mb, msg.ParentFolderID)
 	if err != nil {
 		return store.RecordResult{}, err
 	}
@@ -121,7 +127,7 @@ func (p *Processor) importMessage(ctx context.Context, mb store.Mailbox, msg *mo
 		}
 		d = match.Decide(in, prep, l)
 	}
-	res, err := p.Store.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note})
+	res, err := p.Store.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note, Cause: cause})
 	if err != nil {
 		return res, err
 	}

@@ -137,6 +137,8 @@ func Register(mux *asynq.ServeMux, p *Processor) {
 	mux.HandleFunc(TypeEnsureSubscriptions, p.HandleEnsureSubscriptions)
 	mux.HandleFunc(TypeFileAttachments, p.HandleFileAttachments)
 	mux.HandleFunc(TypeHealthCheck, p.HandleHealthCheck)
+	mux.HandleFunc(TypeRematch, p.HandleRematch)
+	mux.HandleFunc(TypeRematchMessage, p.HandleRematchMessage)
 }
 
 // IsFailure tells asynq which errors count as failures: throttling by Graph

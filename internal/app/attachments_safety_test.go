@@ -44,8 +44,8 @@ func TestAttachmentsDangerousFilesAndLinks(t *testing.T) {
 	}
 	d := s.decision(t, m.ID)
 	for _, w := range []string{`cloud link "Plan" not filed`, `cloud link "Share" not filed`, `filed as "desktop.ini.blocked"`, `filed as "Rechnung_fdp.exe.blocked"`} {
-		if !strings.Contains(d.Note, w) {
-			t.Errorf("decision note lacks %q: %q", w, d.Note)
+		if !strings.Contains(d.Notes(), w) {
+			t.Errorf("decision notes lack %q: %q", w, d.Notes())
 		}
 	}
 }

@@ -135,8 +135,20 @@ func TestCloudLinksAndSizeCap(t *testing.T) {
 		t.Errorf(".url file: %q, %v", link, err)
 	}
 	s.queueDrained(t)
+	// The history names the file left out, and each filed file once.
 	d := s.decision(t, m.ID)
-	if !strings.Contains(d.Note, `"Video.mp4"`) || !strings.Contains(d.Note, "max_attachment_bytes") {
-		t.Errorf("decision note: %q", d.Note)
+	var notes, filed int
+	for _, e := range d.History {
+		switch text := e.Text(); e.Kind {
+		case store.EventNote:
+			if strings.Contains(text, `"Video.mp4"`) && strings.Contains(text, "max_attachment_bytes") {
+				notes++
+			}
+		case store.EventFileFiled:
+			filed++
+		}
+	}
+	if notes != 1 || filed != 2 {
+		t.Errorf("history: %d notes on Video.mp4, %d files filed; want 1, 2:\n%s", notes, filed, d.Explain())
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -57,9 +58,14 @@ func (a *app) importCommand() *cobra.Command {
 				tables = append(tables, t)
 			}
 			sort.Strings(tables)
+			changed := false
 			for _, t := range tables {
 				s := stats[t]
 				fmt.Fprintf(a.stdout, "%-14s %d new, %d updated, %d unchanged\n", t+":", s.Inserted, s.Updated, s.Unchanged)
+				changed = changed || s.Inserted+s.Updated > 0
+			}
+			if changed {
+				a.requestRematch(cmd.Context(), "import "+filepath.Base(path))
 			}
 			return nil
 		},
@@ -187,6 +193,9 @@ func (a *app) settingsCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s=%s\n", termSafe(args[0]), termSafe(v))
+			if rematchKeys[args[0]] {
+				a.requestRematch(cmd.Context(), "settings set "+args[0])
+			}
 			return nil
 		},
 	}

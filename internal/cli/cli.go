@@ -79,6 +79,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.checkCommand(),
 		a.opsCommand(),
 		a.apikeyCommand(),
+		a.rematchCommand(),
 	)
 	return root
 }

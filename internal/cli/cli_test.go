@@ -50,6 +50,9 @@ func setup(t *testing.T, dialect string) string {
 	if dialect == "postgres" {
 		t.Setenv("CONNECTOR_DATABASE_URL", storetest.CreatePostgresDB(t))
 	}
+	// No Redis unless a test names its own: commands that queue work
+	// (import, settings set) must not reach a Redis that is not the test's.
+	t.Setenv("CONNECTOR_REDIS_URL", "redis://127.0.0.1:1/0")
 	return dir
 }
 

@@ -51,10 +51,12 @@ func (o *owner) isOwnDomain(r *Rules, d string) bool {
 }
 
 // collect applies rule 3 to the normalised sender (when not empty) and the
-// raw recipient lists. Besides the candidates it returns an empty slice with room for as
-// many strings, which Prepare uses for the domains: one allocation serves
-// the whole message.
-func collect(o *owner, r *Rules, sender string, lists ...[]model.Recipient) (cands, spare []string) {
+// raw recipient lists. It returns the candidates, the raw candidates (every
+// normalised SMTP address before the drops, without duplicates; stored so
+// that a decision can be made again when the rules change) and an empty
+// slice with room for as many strings, which Prepare uses for the domains:
+// one allocation serves the whole message.
+func collect(o *owner, r *Rules, sender string, lists ...[]model.Recipient) (cands, raw, spare []string) {
 	n := 0
 	if sender != "" {
 		n++
@@ -63,21 +65,24 @@ func collect(o *owner, r *Rules, sender string, lists ...[]model.Recipient) (can
 		n += len(l)
 	}
 	if n == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	buf := make([]string, 2*n)
-	cands = buf[:0:n]
+	buf := make([]string, 3*n)
+	cands, raw = buf[:0:n], buf[n:n:2*n]
 	if sender != "" {
-		cands = keep(o, r, cands, sender)
+		raw = append(raw, sender)
 	}
 	for _, l := range lists {
 		for i := range l {
-			if a, ok := address.Normalize(l[i].EmailAddress.Address); ok {
-				cands = keep(o, r, cands, a)
+			if a, ok := address.Normalize(l[i].EmailAddress.Address); ok && !contains(raw, a) {
+				raw = append(raw, a)
 			}
 		}
 	}
-	return cands, buf[n:n]
+	for _, a := range raw {
+		cands = keep(o, r, cands, a)
+	}
+	return cands, raw, buf[2*n : 2*n]
 }
 
 // keep appends the normalised address a to cands unless rule 3 drops it.

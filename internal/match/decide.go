@@ -44,10 +44,14 @@ func Decide(in *Input, p Prepared, l Lookups) Decision {
 	if !ok {
 		h, ok = matchCustomer(r, p.Addresses, l)
 	}
-	if !ok {
-		return ignored(ReasonNoMatch, p.Direction, p.Candidates)
+	var d Decision
+	if ok {
+		d = imported(r, p, l, h)
+	} else {
+		d = ignored(ReasonNoMatch, p.Direction, p.Candidates)
 	}
-	return imported(r, p, l, h)
+	d.RawCandidates = p.Raw
+	return d
 }
 
 // imported builds the decision for a hit, choosing lead and opportunity.

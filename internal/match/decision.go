@@ -47,6 +47,11 @@ type Decision struct {
 	OpportunityID  *int64   `json:"opportunity_id"`
 	Ambiguous      bool     `json:"ambiguous"`
 	Candidates     []string `json:"candidates"`
+	// RawCandidates are the normalised SMTP candidates before the drops of
+	// rule 3 (owner, employees, own domains), kept so that the decision can
+	// be made again from what is stored (Redecide). Not part of the JSON
+	// form (`connector match` prints the decision as DESIGN §4 defines it).
+	RawCandidates []string `json:"-"`
 }
 
 // Imported reports whether the message is to become an activity.

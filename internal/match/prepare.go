@@ -44,6 +44,9 @@ type Prepared struct {
 	// Candidates are the normalised candidates after rule 3 (recorded in the
 	// decision).
 	Candidates []string
+	// Raw are the normalised candidates before the drops of rule 3 (recorded
+	// in the decision for deciding again, see Redecide).
+	Raw []string
 	// Addresses are the candidates left after rule 4, in order: look up
 	// contacts and customers whose normalised e-mail equals each.
 	Addresses []string
@@ -58,10 +61,10 @@ type Prepared struct {
 // Prepare applies rules 1–4.
 func Prepare(in *Input) Prepared {
 	if excludedFolder(in.Folder) {
-		return done(ignored(ReasonExcludedFolder, "", nil))
+		return done(ignored(ReasonExcludedFolder, "", nil), nil)
 	}
 	if in.Message.IsDraft {
-		return done(ignored(ReasonDraft, "", nil))
+		return done(ignored(ReasonDraft, "", nil), nil)
 	}
 	r := in.rules()
 	var o owner
@@ -71,24 +74,31 @@ func Prepare(in *Input) Prepared {
 	p := Prepared{Direction: dir, rules: r}
 	var spare []string
 	if dir == DirectionInbound {
-		p.Candidates, spare = collect(&o, r, sender)
+		p.Candidates, p.Raw, spare = collect(&o, r, sender)
 	} else {
-		p.Candidates, spare = collect(&o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
+		p.Candidates, p.Raw, spare = collect(&o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
 	}
+	return finish(r, p, spare)
+}
+
+// finish applies rule 4 to p's candidates and lists the look-ups; spare is
+// room for the domains (may be nil).
+func finish(r *Rules, p Prepared, spare []string) Prepared {
 	if len(p.Candidates) == 0 {
-		return done(ignored(ReasonInternal, dir, p.Candidates))
+		return done(ignored(ReasonInternal, p.Direction, p.Candidates), p.Raw)
 	}
 	p.Addresses = dropIgnored(r, p.Candidates)
 	if len(p.Addresses) == 0 {
-		return done(ignored(ReasonIgnoredDomain, dir, p.Candidates))
+		return done(ignored(ReasonIgnoredDomain, p.Direction, p.Candidates), p.Raw)
 	}
 	p.Domains = lookupDomains(r, p.Addresses, spare)
 	return p
 }
 
 // done wraps a final decision.
-func done(d Decision) Prepared {
-	return Prepared{Done: true, Decision: d, Direction: d.Direction, Candidates: d.Candidates}
+func done(d Decision, raw []string) Prepared {
+	d.RawCandidates = raw
+	return Prepared{Done: true, Decision: d, Direction: d.Direction, Candidates: d.Candidates, Raw: raw}
 }
 
 // excludedFolder reports whether the top-level folder is a well-known folder

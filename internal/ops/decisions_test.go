@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -138,9 +139,15 @@ func TestDecisionDetail(t *testing.T) {
 			"  contact:           100",
 			"  activity:          1",
 			"  seen by:           notification",
+			"  history:",
+			"    " + testNow.Add(-time.Hour).UTC().Format("2006-01-02 15:04:05") + "  decided imported (matched, contact_exact, customer 10) in Inbox via notification",
 			""}, "\n")
 		if diff := cmp.Diff(want, explain[1]); diff != "" {
 			t.Errorf("explain: mismatch (-want +got)\n%s", diff)
+		}
+		history := regexp.MustCompile(`(?s)<table id="history">.*?<td>decided</td><td>decided imported \(matched, contact_exact, customer 10\) in Inbox via notification</td>`)
+		if !history.MatchString(body) {
+			t.Errorf("detail lacks the history table:\n%s", body)
 		}
 		for _, w := range []string{"The same e-mail in other mailboxes", fmt.Sprintf(`href="/ops/decisions/%s">peter.kraus@dedenet.de</a>: duplicate`, peter)} {
 			if !strings.Contains(body, w) {

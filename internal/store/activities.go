@@ -25,7 +25,10 @@ type MessageRecord struct {
 	Message    model.Message
 	Folder     []model.FolderRef
 	Decision   match.Decision
-	Note       string // why, beyond the reason code (e.g. "fetched by delta")
+	Note       string // how the message came (notification, delta, …)
+	// Cause, when set, is the master-data or settings change that made this
+	// a retroactive decision (DESIGN §11); the history records it.
+	Cause string
 }
 
 // RecordResult says what RecordMessage did.
@@ -70,7 +73,23 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 				return err
 			}
 		}
-		return s.upsertDecision(ctx, tx, r, res)
+		prev, err := s.decisionState(ctx, tx, r.EmployeeID, r.Message.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.upsertDecision(ctx, tx, r, res); err != nil {
+			return err
+		}
+		next := decisionState{Outcome: res.Outcome, Reason: r.Decision.Reason, CustomerID: r.Decision.CustomerID, Folder: FolderString(r.Folder)}
+		if res.ActivityID != 0 {
+			next.ActivityID = &res.ActivityID
+		}
+		if kind, dedupe, detail, ok := historyEvent(prev, next, r); ok {
+			if err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, kind, dedupe, detail); err != nil {
+				return fmt.Errorf("recording the decision's history: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return RecordResult{}, fmt.Errorf("store: record message %s: %w", r.Message.ID, err)
@@ -151,25 +170,45 @@ func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, 
 	return false, false, nil
 }
 
+// decisionState reads the stored decision about a message; nil when none.
+func (s *Store) decisionState(ctx context.Context, tx *sqlx.Tx, employeeID int64, messageID string) (*decisionState, error) {
+	var st decisionState
+	err := tx.GetContext(ctx, &st, s.q(`SELECT outcome, reason, customer_id, folder, activity_id FROM decisions
+		WHERE employee_id = ? AND graph_message_id = ?`), employeeID, messageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the decision: %w", err)
+	}
+	return &st, nil
+}
+
 func (s *Store) upsertDecision(ctx context.Context, tx *sqlx.Tx, r MessageRecord, res RecordResult) error {
 	d := r.Decision
 	cands, _ := json.Marshal(nonNil(d.Candidates))
+	var raw *string // NULL: unknown (excluded folder, draft: never decided again)
+	if d.RawCandidates != nil {
+		b, _ := json.Marshal(d.RawCandidates)
+		raw = new(string)
+		*raw = string(b)
+	}
 	var activityID *int64
 	if res.ActivityID != 0 {
 		activityID = &res.ActivityID
 	}
 	_, err := tx.ExecContext(ctx, s.q(`
 		INSERT INTO decisions (employee_id, graph_message_id, internet_message_id, folder, subject, direction, outcome, reason,
-			rule, candidates, matched_address, customer_id, contact_id, lead_id, opportunity_id, ambiguous, activity_id, note, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			rule, candidates, raw_candidates, matched_address, customer_id, contact_id, lead_id, opportunity_id, ambiguous, activity_id, note, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (employee_id, graph_message_id) DO UPDATE SET
 			internet_message_id = excluded.internet_message_id, folder = excluded.folder, subject = excluded.subject,
 			direction = excluded.direction, outcome = excluded.outcome, reason = excluded.reason, rule = excluded.rule,
-			candidates = excluded.candidates, matched_address = excluded.matched_address, customer_id = excluded.customer_id,
+			candidates = excluded.candidates, raw_candidates = excluded.raw_candidates, matched_address = excluded.matched_address, customer_id = excluded.customer_id,
 			contact_id = excluded.contact_id, lead_id = excluded.lead_id, opportunity_id = excluded.opportunity_id,
 			ambiguous = excluded.ambiguous, activity_id = excluded.activity_id, note = excluded.note, created_at = excluded.created_at`),
 		r.EmployeeID, r.Message.ID, r.Message.InternetMessageID, FolderString(r.Folder), r.Message.Subject, d.Direction,
-		res.Outcome, d.Reason, d.Rule, string(cands), d.MatchedAddress, d.CustomerID, d.ContactID, d.LeadID, d.OpportunityID,
+		res.Outcome, d.Reason, d.Rule, string(cands), raw, d.MatchedAddress, d.CustomerID, d.ContactID, d.LeadID, d.OpportunityID,
 		d.Ambiguous, activityID, r.Note, s.now())
 	if err != nil {
 		return fmt.Errorf("storing decision: %w", err)

@@ -65,9 +65,15 @@ func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = tx.ExecContext(ctx, s.q(`UPDATE documents SET path = ?, name = ?, size = ?, sha256 = ?, content_type = ? WHERE source_key = ?`),
 				d.Path, d.Name, d.Size, d.SHA256, d.ContentType, d.SourceKey)
+			if err != nil {
+				return err
+			}
+			return s.fileEvent(ctx, tx, d)
+		}
+		if err != nil {
 			return err
 		}
-		if err != nil || d.ActivityID == 0 {
+		if err := s.fileEvent(ctx, tx, d); err != nil || d.ActivityID == 0 {
 			return err
 		}
 		return s.appendChange(ctx, tx, ChangeDocumentFiled, d.ActivityID, &id)
@@ -78,11 +84,33 @@ func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 	return nil
 }
 
+// fileEvent records a filed file in the history of its mail's decision, once
+// per file (source key).
+func (s *Store) fileEvent(ctx context.Context, tx *sqlx.Tx, d Document) error {
+	if d.ActivityID == 0 {
+		return nil
+	}
+	err := s.addActivityEvent(ctx, tx, d.ActivityID, EventFileFiled, token(d.SourceKey), EventDetail{Path: d.Path, Name: d.Name, Size: d.Size})
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
+}
+
 // MoveDocument records that a filed file was moved.
 func (s *Store) MoveDocument(ctx context.Context, customerID int64, from, to string) error {
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE documents SET path = ? WHERE customer_id = ? AND path = ?`), to, customerID, from)
 	if err != nil {
 		return fmt.Errorf("store: move document %s: %w", from, err)
+	}
+	var activityIDs []int64
+	if err := s.db.SelectContext(ctx, &activityIDs, s.q(`SELECT activity_id FROM documents WHERE customer_id = ? AND path = ? AND activity_id IS NOT NULL`), customerID, to); err != nil {
+		return fmt.Errorf("store: move document %s: history: %w", from, err)
+	}
+	for _, id := range activityIDs {
+		if err := s.addActivityEvent(ctx, s.db, id, EventFileMoved, token(from+"\x00"+to), EventDetail{FromPath: from, Path: to}); err != nil {
+			return fmt.Errorf("store: move document %s: history: %w", from, err)
+		}
 	}
 	return nil
 }
@@ -98,16 +126,4 @@ func (s *Store) Customer(ctx context.Context, id int64) (model.Customer, error) 
 		return c, fmt.Errorf("store: customer %d: %w", id, err)
 	}
 	return c, nil
-}
-
-// AddDecisionNote appends a note to the decision about a message (e.g. an
-// attachment left out because of its size).
-func (s *Store) AddDecisionNote(ctx context.Context, employeeID int64, messageID, note string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`
-		UPDATE decisions SET note = CASE WHEN note = '' THEN ? ELSE note || '; ' || ? END
-		WHERE employee_id = ? AND graph_message_id = ?`), note, note, employeeID, messageID)
-	if err != nil {
-		return fmt.Errorf("store: decision note: %w", err)
-	}
-	return nil
 }

@@ -39,6 +39,12 @@ func (d Decision) Explain() string {
 	if d.Note != "" {
 		p("seen by", "%s", d.Note)
 	}
+	if len(d.History) > 0 {
+		fmt.Fprintf(&b, "  history:\n")
+		for _, e := range d.History {
+			fmt.Fprintf(&b, "    %s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Text())
+		}
+	}
 	return b.String()
 }
 

@@ -103,6 +103,9 @@ func (s *Store) DecisionByID(ctx context.Context, id int64) (DecisionHit, error)
 	if err != nil {
 		return h, fmt.Errorf("store: decision %d: %w", id, err)
 	}
+	if h.History, err = s.DecisionHistory(ctx, h.EmployeeID, h.GraphMessageID); err != nil {
+		return h, err
+	}
 	return h, nil
 }
 

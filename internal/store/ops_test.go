@@ -11,6 +11,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // seedOpsDecisions records four decisions, one per minute: two imported
@@ -122,7 +123,10 @@ func TestDecisionByID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(hits[0], got); diff != "" {
+		if len(got.History) != 1 || got.History[0].Kind != store.EventDecided {
+			t.Errorf("history: %+v", got.History)
+		}
+		if diff := cmp.Diff(hits[0], got, cmpopts.IgnoreFields(store.Decision{}, "History")); diff != "" {
 			t.Errorf("mismatch (-want +got)\n%s", diff)
 		}
 		if got.Mailbox != "anna.berger@dedenet.de" || got.Subject != "AW: Angebot" || got.Rule != match.RuleContactExact {

@@ -51,26 +51,32 @@ func (s *Store) ActivityCount(ctx context.Context) (activities, links int, err e
 
 // Decision is a stored decision (the answer to "why is this mail (not) in the CRM?").
 type Decision struct {
-	ID                int64   `db:"id" json:"id"`
-	EmployeeID        int64   `db:"employee_id" json:"employee_id"`
-	GraphMessageID    string  `db:"graph_message_id" json:"graph_message_id"`
-	InternetMessageID string  `db:"internet_message_id" json:"internet_message_id"`
-	Folder            string  `db:"folder" json:"folder"`
-	Subject           string  `db:"subject" json:"subject"`
-	Direction         string  `db:"direction" json:"direction"`
-	Outcome           string  `db:"outcome" json:"outcome"`
-	Reason            string  `db:"reason" json:"reason"`
-	Rule              string  `db:"rule" json:"rule"`
-	Candidates        string  `db:"candidates" json:"candidates"`
-	MatchedAddress    string  `db:"matched_address" json:"matched_address"`
-	CustomerID        *int64  `db:"customer_id" json:"customer_id"`
-	ContactID         *int64  `db:"contact_id" json:"contact_id"`
-	LeadID            *int64  `db:"lead_id" json:"lead_id"`
-	OpportunityID     *int64  `db:"opportunity_id" json:"opportunity_id"`
-	Ambiguous         bool    `db:"ambiguous" json:"ambiguous"`
-	ActivityID        *int64  `db:"activity_id" json:"activity_id"`
-	Note              string  `db:"note" json:"note"`
-	CreatedAt         anyTime `db:"created_at" json:"created_at"`
+	ID                int64  `db:"id" json:"id"`
+	EmployeeID        int64  `db:"employee_id" json:"employee_id"`
+	GraphMessageID    string `db:"graph_message_id" json:"graph_message_id"`
+	InternetMessageID string `db:"internet_message_id" json:"internet_message_id"`
+	Folder            string `db:"folder" json:"folder"`
+	Subject           string `db:"subject" json:"subject"`
+	Direction         string `db:"direction" json:"direction"`
+	Outcome           string `db:"outcome" json:"outcome"`
+	Reason            string `db:"reason" json:"reason"`
+	Rule              string `db:"rule" json:"rule"`
+	Candidates        string `db:"candidates" json:"candidates"`
+	// RawCandidates (JSON) are the candidates before the drops of rule 3;
+	// nil when not recorded (see match.Decision.RawCandidates).
+	RawCandidates  *string `db:"raw_candidates" json:"raw_candidates"`
+	MatchedAddress string  `db:"matched_address" json:"matched_address"`
+	CustomerID     *int64  `db:"customer_id" json:"customer_id"`
+	ContactID      *int64  `db:"contact_id" json:"contact_id"`
+	LeadID         *int64  `db:"lead_id" json:"lead_id"`
+	OpportunityID  *int64  `db:"opportunity_id" json:"opportunity_id"`
+	Ambiguous      bool    `db:"ambiguous" json:"ambiguous"`
+	ActivityID     *int64  `db:"activity_id" json:"activity_id"`
+	Note           string  `db:"note" json:"note"`
+	CreatedAt      anyTime `db:"created_at" json:"created_at"`
+	// History is what happened to the message, oldest first (loaded by
+	// DecisionsFor and DecisionByID).
+	History []DecisionEvent `db:"-" json:"history"`
 }
 
 // DecisionsFor finds decisions by Graph message ID or internetMessageId.
@@ -79,6 +85,9 @@ func (s *Store) DecisionsFor(ctx context.Context, id string) ([]Decision, error)
 	err := s.db.SelectContext(ctx, &out, s.q(`SELECT * FROM decisions WHERE graph_message_id = ? OR internet_message_id = ? ORDER BY id`), id, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: decisions for %s: %w", id, err)
+	}
+	if err := s.withHistory(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

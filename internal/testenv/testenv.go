@@ -16,6 +16,7 @@ import (
 
 // Redis databases, one per test package.
 const (
+	RedisDBJobs      = 7
 	RedisDBAPI       = 9
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11

@@ -1,0 +1,282 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Kinds of decision events: the history of what happened to a message.
+const (
+	// EventDecided: the message was decided for the first time.
+	EventDecided = "decided"
+	// EventRedecided: processed again with another outcome, reason or
+	// customer (a draft that was sent, a message moved into a considered folder…).
+	EventRedecided = "redecided"
+	// EventMoved: processed again in another folder, with the same verdict.
+	EventMoved = "moved"
+	// EventRetroactive: decided again after a change of master data or
+	// settings (retroactive matching); the detail names the change.
+	EventRetroactive = "retroactive"
+	// EventFileFiled: an attachment was filed into the customer's documents.
+	EventFileFiled = "file_filed"
+	// EventFileMoved: a filed attachment was moved into its mail's folder.
+	EventFileMoved = "file_moved"
+	// EventNote: anything else worth knowing (an attachment left out, filing
+	// given up), as text.
+	EventNote = "note"
+)
+
+// DecisionEvent is one entry of a decision's history.
+type DecisionEvent struct {
+	ID             int64   `db:"id" json:"-"`
+	EmployeeID     int64   `db:"employee_id" json:"-"`
+	GraphMessageID string  `db:"graph_message_id" json:"-"`
+	At             anyTime `db:"at" json:"at"`
+	Kind           string  `db:"kind" json:"kind"`
+	Dedupe         string  `db:"dedupe" json:"-"`
+	// Detail is the event's JSON object (see EventDetail).
+	Detail RawJSON `db:"detail" json:"detail"`
+}
+
+// RawJSON is a JSON text stored in a TEXT column.
+type RawJSON []byte
+
+// Scan reads the column (text on both dialects).
+func (r *RawJSON) Scan(v any) error {
+	switch x := v.(type) {
+	case string:
+		*r = RawJSON(x)
+	case []byte:
+		*r = append(RawJSON(nil), x...)
+	case nil:
+		*r = nil
+	default:
+		return fmt.Errorf("cannot scan %T into JSON text", v)
+	}
+	return nil
+}
+
+// MarshalJSON writes the text as it is ("null" when empty).
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
+// EventDetail is what the events record; each kind uses some fields.
+type EventDetail struct {
+	// The verdict (decided, redecided, retroactive).
+	Outcome    string `json:"outcome,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Rule       string `json:"rule,omitempty"`
+	CustomerID *int64 `json:"customer_id,omitempty"`
+	ActivityID *int64 `json:"activity_id,omitempty"`
+	Folder     string `json:"folder,omitempty"`
+	// Via is how the message came (notification, delta, rematch).
+	Via string `json:"via,omitempty"`
+	// The verdict before (redecided, moved, retroactive).
+	FromOutcome string `json:"from_outcome,omitempty"`
+	FromReason  string `json:"from_reason,omitempty"`
+	FromFolder  string `json:"from_folder,omitempty"`
+	// Cause is the change that made a retroactive decision (retroactive).
+	Cause string `json:"cause,omitempty"`
+	// A filed file (file_filed: Path, Name, Size; file_moved: FromPath, Path).
+	Path     string `json:"path,omitempty"`
+	FromPath string `json:"from_path,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	// Text is a note (note).
+	Text string `json:"text,omitempty"`
+}
+
+// ParsedDetail decodes the event's detail.
+func (e DecisionEvent) ParsedDetail() EventDetail {
+	var d EventDetail
+	_ = json.Unmarshal(e.Detail, &d) // written by this package; a bad row shows as empty
+	return d
+}
+
+// Text describes the event for people, in one line.
+func (e DecisionEvent) Text() string {
+	d := e.ParsedDetail()
+	verdict := func() string {
+		s := d.Outcome + " (" + d.Reason
+		if d.Rule != "" {
+			s += ", " + d.Rule
+		}
+		if d.CustomerID != nil {
+			s += fmt.Sprintf(", customer %d", *d.CustomerID)
+		}
+		return s + ")"
+	}
+	via := ""
+	if d.Via != "" {
+		via = " via " + d.Via
+	}
+	switch e.Kind {
+	case EventDecided:
+		return fmt.Sprintf("decided %s in %s%s", verdict(), d.Folder, via)
+	case EventRedecided:
+		return fmt.Sprintf("decided again %s, was %s (%s), in %s%s", verdict(), d.FromOutcome, d.FromReason, d.Folder, via)
+	case EventMoved:
+		return fmt.Sprintf("moved from %s to %s%s; still %s", d.FromFolder, d.Folder, via, verdict())
+	case EventRetroactive:
+		s := fmt.Sprintf("decided again after a change (%s): %s, was %s", d.Cause, verdict(), d.FromReason)
+		if d.Outcome != "ignored" {
+			s = "imported retroactively after a change (" + d.Cause + "): " + verdict() + ", was " + d.FromReason
+		}
+		if d.ActivityID != nil {
+			s += fmt.Sprintf(", activity %d", *d.ActivityID)
+		}
+		return s
+	case EventFileFiled:
+		return fmt.Sprintf("attachment filed: %s (%d bytes)", d.Path, d.Size)
+	case EventFileMoved:
+		return fmt.Sprintf("attachment moved: %s → %s", d.FromPath, d.Path)
+	case EventNote:
+		return d.Text
+	default:
+		return e.Kind + " " + string(e.Detail)
+	}
+}
+
+// Notes returns the texts of the decision's note events (attachments left
+// out or renamed, filing given up), joined by "; ".
+func (d Decision) Notes() string {
+	var out []string
+	for _, e := range d.History {
+		if e.Kind == EventNote {
+			out = append(out, e.Text())
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// AddDecisionEvent appends an event to the history of a message's decision,
+// once: the same kind with the same dedupe token is recorded only the first
+// time (a retried task writes nothing new).
+func (s *Store) AddDecisionEvent(ctx context.Context, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
+	if err := s.addEvent(ctx, s.db, employeeID, messageID, kind, dedupe, detail); err != nil {
+		return fmt.Errorf("store: decision event: %w", err)
+	}
+	return nil
+}
+
+// AddDecisionNote records a note in the history of the decision about a
+// message (e.g. an attachment left out because of its size), once however
+// often it is added.
+func (s *Store) AddDecisionNote(ctx context.Context, employeeID int64, messageID, note string) error {
+	return s.AddDecisionEvent(ctx, employeeID, messageID, EventNote, token(note), EventDetail{Text: note})
+}
+
+func (s *Store) addEvent(ctx context.Context, db sqlx.ExecerContext, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, s.q(`
+		INSERT INTO decision_events (employee_id, graph_message_id, at, kind, dedupe, detail)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), employeeID, messageID, s.now(), kind, dedupe, string(b))
+	return err
+}
+
+// addActivityEvent appends an event to the history of the decision that
+// created an activity (outcome imported; the mailboxes that found it later
+// are duplicates).
+func (s *Store) addActivityEvent(ctx context.Context, db sqlx.ExecerContext, activityID int64, kind, dedupe string, detail EventDetail) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, s.q(`
+		INSERT INTO decision_events (employee_id, graph_message_id, at, kind, dedupe, detail)
+		SELECT employee_id, graph_message_id, ?, ?, ?, ? FROM decisions WHERE activity_id = ? AND outcome = 'imported'
+		ON CONFLICT DO NOTHING`), s.now(), kind, dedupe, string(b), activityID)
+	return err
+}
+
+// DecisionHistory returns the events of a message's decision, oldest first.
+func (s *Store) DecisionHistory(ctx context.Context, employeeID int64, messageID string) ([]DecisionEvent, error) {
+	var out []DecisionEvent
+	err := s.db.SelectContext(ctx, &out, s.q(`
+		SELECT id, employee_id, graph_message_id, at, kind, dedupe, detail FROM decision_events
+		WHERE employee_id = ? AND graph_message_id = ? ORDER BY id`), employeeID, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("store: decision history of %s: %w", messageID, err)
+	}
+	return out, nil
+}
+
+// withHistory loads the history of each decision.
+func (s *Store) withHistory(ctx context.Context, ds []Decision) error {
+	for i := range ds {
+		h, err := s.DecisionHistory(ctx, ds[i].EmployeeID, ds[i].GraphMessageID)
+		if err != nil {
+			return err
+		}
+		ds[i].History = h
+	}
+	return nil
+}
+
+// decisionState is what the history compares between two decisions of the
+// same message.
+type decisionState struct {
+	Outcome    string `db:"outcome"`
+	Reason     string `db:"reason"`
+	CustomerID *int64 `db:"customer_id"`
+	Folder     string `db:"folder"`
+	ActivityID *int64 `db:"activity_id"`
+}
+
+func (d decisionState) key() string {
+	c := ""
+	if d.CustomerID != nil {
+		c = fmt.Sprint(*d.CustomerID)
+	}
+	return strings.Join([]string{d.Outcome, d.Reason, c, d.Folder}, "\x00")
+}
+
+// historyEvent says which event (if any) recording r after prev means.
+// prev is nil for the first decision. Reprocessing with the same verdict in
+// the same folder (a retry, a redelivery, a sweep) is no event; the dedupe
+// token covers the change, so that concurrent or retried writers of the same
+// change record it once.
+func historyEvent(prev *decisionState, next decisionState, r MessageRecord) (kind, dedupe string, detail EventDetail, ok bool) {
+	d := r.Decision
+	detail = EventDetail{Outcome: next.Outcome, Reason: next.Reason, Rule: d.Rule, CustomerID: next.CustomerID,
+		ActivityID: next.ActivityID, Folder: next.Folder, Via: r.Note}
+	if prev != nil {
+		detail.FromOutcome, detail.FromReason = prev.Outcome, prev.Reason
+	}
+	switch {
+	case r.Cause != "":
+		detail.Cause = r.Cause
+		return EventRetroactive, token(r.Cause), detail, true
+	case prev == nil:
+		return EventDecided, token(next.key()), detail, true
+	case prev.key() == next.key():
+		return "", "", EventDetail{}, false
+	}
+	change := token(prev.key() + "\x01" + next.key())
+	if prev.Outcome == next.Outcome && prev.Reason == next.Reason && sameID(prev.CustomerID, next.CustomerID) {
+		detail.FromFolder = prev.Folder
+		return EventMoved, change, detail, true
+	}
+	return EventRedecided, change, detail, true
+}
+
+func sameID(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+
+// token is a short fixed-size dedupe token for any text.
+func token(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:12])
+}
