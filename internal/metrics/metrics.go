@@ -63,6 +63,9 @@ type Metrics struct {
 	SubscriptionExpiry *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
+	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
+	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
+	CRMWebhookDeliveries *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -124,11 +127,16 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
+	m.CRMWebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
+		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
+	}, []string{"outcome"})
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.CRMWebhookDeliveries,
 	)
 	return m
 }
