@@ -73,13 +73,14 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	res, err := s.sender.send(ctx, c.ep.URL, c.ep.AllowPrivate, c.key, e, s.cfg.Now())
 	if err == nil {
 		s.recordSuccess(ctx, c, log)
 		s.count(OutcomeDelivered)
 		return nil
 	}
-	s.recordFailure(ctx, c, err, log)
+	s.recordFailure(ctx, c, start, err, log)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	outcome := OutcomeFailed
@@ -100,12 +101,12 @@ func (s *Service) Test(ctx context.Context, ep store.WebhookEndpoint) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
-	now := s.cfg.Now()
+	start, now := time.Now(), s.cfg.Now()
 	e := Event{EndpointID: ep.ID, ID: "test_" + hashID(ep.URL, now.Format(time.RFC3339Nano)), Type: EventTest, Timestamp: now.UTC()}
 	res, err := s.sender.send(ctx, ep.URL, ep.AllowPrivate, key, e, now)
 	c := cachedEndpoint{ep: ep, key: key}
 	if err != nil {
-		s.recordFailure(ctx, c, err, s.cfg.Log)
+		s.recordFailure(ctx, c, start, err, s.cfg.Log)
 		return res, err
 	}
 	s.recordSuccess(ctx, c, s.cfg.Log)
@@ -128,9 +129,9 @@ func (s *Service) recordSuccess(ctx context.Context, c cachedEndpoint, log *slog
 	s.update(ep.ID, func(e *store.WebhookEndpoint) { e.LastSuccessAt, e.FailingSince, e.LastError = &now, nil, "" })
 }
 
-func (s *Service) recordFailure(ctx context.Context, c cachedEndpoint, cause error, log *slog.Logger) {
+func (s *Service) recordFailure(ctx context.Context, c cachedEndpoint, start time.Time, cause error, log *slog.Logger) {
 	msg := cause.Error()
-	if err := s.cfg.Store.RecordWebhookFailure(context.WithoutCancel(ctx), c.ep.ID, msg); err != nil {
+	if err := s.cfg.Store.RecordWebhookFailure(context.WithoutCancel(ctx), c.ep.ID, start, msg); err != nil {
 		log.Warn("webhooks: recording a delivery failure failed", slog.Any("error", err))
 	}
 	if c.ep.FailingSince == nil {

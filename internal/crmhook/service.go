@@ -22,7 +22,7 @@ type Store interface {
 	WebhookCursor(ctx context.Context) (store.Cursor, error)
 	AdvanceWebhookCursor(ctx context.Context, from, to store.Cursor) (bool, error)
 	RecordWebhookSuccess(ctx context.Context, id int64) error
-	RecordWebhookFailure(ctx context.Context, id int64, cause string) error
+	RecordWebhookFailure(ctx context.Context, id int64, attempt time.Time, cause string) error
 }
 
 // Enqueuer enqueues tasks (*asynq.Client).

@@ -129,11 +129,14 @@ func (s *Store) RecordWebhookSuccess(ctx context.Context, id int64) error {
 	return nil
 }
 
-// RecordWebhookFailure notes a failed delivery and why; failing_since
-// keeps the start of the failure.
-func (s *Store) RecordWebhookFailure(ctx context.Context, id int64, cause string) error {
+// RecordWebhookFailure notes a failed delivery attempt that started at
+// attempt, and why; failing_since keeps the start of the failure. A failure
+// is not recorded when a delivery that started later has succeeded already
+// (the endpoint has recovered; a slow failure must not mark it failing again).
+func (s *Store) RecordWebhookFailure(ctx context.Context, id int64, attempt time.Time, cause string) error {
 	_, err := s.db.ExecContext(ctx, s.q(`
-		UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?), last_error = ? WHERE id = ?`), s.now(), cause, id)
+		UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?), last_error = ?
+		WHERE id = ? AND (last_success_at IS NULL OR last_success_at < ?)`), s.now(), cause, id, attempt.UTC())
 	if err != nil {
 		return fmt.Errorf("store: webhook %d: %w", id, err)
 	}
