@@ -3,6 +3,8 @@ package crmhook
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -34,14 +36,14 @@ type sender struct {
 	timeout       time.Duration
 }
 
-func newSender(timeout time.Duration) *sender {
+func newSender(timeout time.Duration, roots *x509.CertPool) *sender {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	return &sender{guarded: newClient(timeout, true), open: newClient(timeout, false), timeout: timeout}
+	return &sender{guarded: newClient(timeout, true, roots), open: newClient(timeout, false, roots), timeout: timeout}
 }
 
-func newClient(timeout time.Duration, guard bool) *http.Client {
+func newClient(timeout time.Duration, guard bool, roots *x509.CertPool) *http.Client {
 	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	if guard {
 		d.ControlContext = dialControl
@@ -57,6 +59,7 @@ func newClient(timeout time.Duration, guard bool) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   timeout,
 		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 	}
 	return &http.Client{
 		Transport: t,

@@ -2,6 +2,7 @@ package crmhook
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -47,6 +48,8 @@ type Config struct {
 	TaskQueue string
 	// Timeout bounds one delivery attempt (default DefaultTimeout).
 	Timeout time.Duration
+	// RootCAs verify the endpoints' TLS certificates (nil: the system's).
+	RootCAs *x509.CertPool
 	// PageSize is how many changes the dispatcher reads at a time (default 500).
 	PageSize int
 	// Retention keeps a delivered task's ID reserved this long (default 1 h),
@@ -94,7 +97,7 @@ func New(c Config) *Service {
 	if c.EndpointTTL == 0 {
 		c.EndpointTTL = 5 * time.Second
 	}
-	return &Service{cfg: c, sender: newSender(c.Timeout), endpoints: map[int64]cachedEndpoint{}}
+	return &Service{cfg: c, sender: newSender(c.Timeout, c.RootCAs), endpoints: map[int64]cachedEndpoint{}}
 }
 
 // Register adds the dispatcher and the delivery handler to mux.
