@@ -132,7 +132,9 @@ func TestGuardChecksTheDialledAddress(t *testing.T) {
 func TestNoRedirects(t *testing.T) {
 	var followed atomic.Int32
 	mux := http.NewServeMux()
-	mux.HandleFunc("/hooks", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/hooks", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/elsewhere", func(http.ResponseWriter, *http.Request) { followed.Add(1) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
