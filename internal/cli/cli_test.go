@@ -55,7 +55,7 @@ func TestOperatorWorkflow(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
 			dir := setup(t, dialect)
-			if out := mustRun(t, "migrate"); !strings.Contains(out, "version 6 ("+dialect+")") {
+			if out := mustRun(t, "migrate"); !strings.Contains(out, "version 9 ("+dialect+")") {
 				t.Errorf("migrate: %s", out)
 			}
 			out := mustRun(t, "import", "--crm", "crm.json")
