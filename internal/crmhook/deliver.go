@@ -66,8 +66,8 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 	log := s.cfg.Log.With(slog.Int64("endpoint", e.EndpointID), slog.String("webhook_id", e.ID), slog.String("type", e.Type))
 	c, err := s.endpoint(ctx, e.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
-		log.Info("webhooks: endpoint removed; event dropped")
 		s.count(OutcomeDropped)
+		log.Info("webhooks: endpoint removed; event dropped")
 		return nil
 	}
 	if err != nil {
