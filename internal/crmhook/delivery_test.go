@@ -416,3 +416,38 @@ func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestTickerDispatches: with the worker's ticker running, a new change
+// reaches the CRM without anybody calling Dispatch, within seconds.
+func TestTickerDispatches(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	seedCRM(t, st)
+	key := testKey(t)
+	rcv := newReceiver(t)
+	_, sec := addEndpoint(t, st, key, rcv.srv.URL, true)
+	rcv.setSecret(sec)
+	opt := redisOpt(t)
+	q := newQueue(t, opt)
+	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: q, Log: testLog(t)})
+	startWorker(t, opt, svc, time.Millisecond, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		crmhook.RunTicker(ctx, q, 100*time.Millisecond, "default", testLog(t))
+	}()
+	defer func() { cancel(); <-done }()
+
+	start := time.Now()
+	id := recordMail(t, st, 1, 1)
+	if d := rcv.await(1, waitFor)[0]; d.Body.Data.ID != id {
+		t.Errorf("delivered %+v; want activity %d", d.Body, id)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the webhook took %s", took)
+	}
+	if err := crmhook.Trigger(context.Background(), q, "default"); err != nil {
+		t.Errorf("Trigger: %v", err)
+	}
+	rcv.check()
+}
