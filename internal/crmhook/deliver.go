@@ -104,12 +104,13 @@ func (s *Service) Test(ctx context.Context, ep store.WebhookEndpoint) (Result, e
 	start, now := time.Now(), s.cfg.Now()
 	e := Event{EndpointID: ep.ID, ID: "test_" + hashID(ep.URL, now.Format(time.RFC3339Nano)), Type: EventTest, Timestamp: now.UTC()}
 	res, err := s.sender.send(ctx, ep.URL, ep.AllowPrivate, key, e, now)
-	c := cachedEndpoint{ep: ep, key: key}
+	// The caller reports the result; the state is recorded quietly.
+	c, quiet := cachedEndpoint{ep: ep, key: key}, slog.New(slog.DiscardHandler)
 	if err != nil {
-		s.recordFailure(ctx, c, start, err, s.cfg.Log)
+		s.recordFailure(ctx, c, start, err, quiet)
 		return res, err
 	}
-	s.recordSuccess(ctx, c, s.cfg.Log)
+	s.recordSuccess(ctx, c, quiet)
 	return res, nil
 }
 
