@@ -30,6 +30,13 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// Reasons for DocumentsGuarded.
+const (
+	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
+	GuardUnsafeLink  = "unsafe_link"  // a cloud link with an unsafe address, not filed
+	GuardTooLarge    = "too_large"    // above max_attachment_bytes, not filed
+)
+
 // Metrics are the connector's metrics.
 type Metrics struct {
 	// WebhookValidations counts validation handshakes answered, by route.
@@ -63,6 +70,9 @@ type Metrics struct {
 	SubscriptionExpiry *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
+	// DocumentsGuarded counts attachments renamed or left out by the filing
+	// job for safety or size, by reason (Guard*).
+	DocumentsGuarded *prometheus.CounterVec
 	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
 	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
 	CRMWebhookDeliveries *prometheus.CounterVec
@@ -127,6 +137,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
+	m.DocumentsGuarded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "documents", Name: "guarded_total",
+		Help: "Attachments renamed or not filed for safety or size, by reason (blocked_type: filed as ….blocked; unsafe_link: cloud link not filed; too_large: above max_attachment_bytes, not filed).",
+	}, []string{"reason"})
 	m.CRMWebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
 		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
@@ -136,6 +150,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.DocumentsGuarded,
 		m.CRMWebhookDeliveries,
 	)
 	return m

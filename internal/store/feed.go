@@ -161,16 +161,22 @@ func (s *Store) feedActivities(ctx context.Context, ids []int64) ([]FeedActivity
 	return out, nil
 }
 
-// selectIn runs a query with one "IN (?)" list, in chunks that stay below
-// the databases' limits on bound parameters, and appends the rows to dest.
+// selectIn runs a query with one "IN (?)" list of IDs and appends the rows
+// to dest. PostgreSQL gets the IDs as one array parameter (= ANY), which
+// costs far less than a thousand bound parameters; SQLite gets them in
+// chunks below its limit on bound parameters.
 func selectIn[T any](ctx context.Context, s *Store, dest *[]T, query string, ids []int64) error {
-	for part := range slices.Chunk(ids, 1000) {
+	if s.dialect == Postgres {
+		q := strings.Replace(query, "IN (?)", "= ANY(?)", 1)
+		return s.db.SelectContext(ctx, dest, s.q(q), ids)
+	}
+	for part := range slices.Chunk(ids, 500) {
 		q, args, err := sqlx.In(query, part)
 		if err != nil {
 			return err
 		}
 		var rows []T
-		if err := s.db.SelectContext(ctx, &rows, s.q(strings.TrimSpace(q)), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.q(q), args...); err != nil {
 			return err
 		}
 		*dest = append(*dest, rows...)
