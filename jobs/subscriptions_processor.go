@@ -150,14 +150,16 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
+	// Events about another subscription are forged, or stale (Graph retries
+	// and reorders them, and one already replaced must not be replaced again).
+	if ok, err := p.fromCurrentSubscription(ctx, TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+		return err
+	}
 	switch pl.Event {
 	case EventMissed:
 		log.Info("notifications were missed; syncing")
 		return p.enqueueSync(ctx, mb.EmployeeID, "missed")
 	case EventReauthorizationRequired:
-		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
-			return nil
-		}
 		err := p.Graph.ReauthorizeSubscription(ctx, pl.SubscriptionID)
 		if errors.Is(err, grapherr.ErrNotFound) {
 			return p.recreate(ctx, mb, log)
@@ -168,9 +170,6 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 		log.Info("subscription reauthorized")
 		return nil
 	case EventSubscriptionRemoved:
-		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
-			return nil
-		}
 		return p.recreate(ctx, mb, log)
 	default:
 		log.Warn("unknown lifecycle event dropped")
@@ -183,16 +182,4 @@ func (p *Processor) recreate(ctx context.Context, mb store.Mailbox, log *slog.Lo
 		return err
 	}
 	return p.subscribe(ctx, mb, "recreated", log)
-}
-
-// isCurrent reports whether a lifecycle event is about the mailbox's
-// current subscription; events about one already replaced are stale
-// (Graph retries and reorders them) and must not replace it again.
-func (p *Processor) isCurrent(ctx context.Context, mb store.Mailbox, subscriptionID string, log *slog.Logger) bool {
-	row, err := p.Store.SubscriptionOf(ctx, mb.EmployeeID)
-	if err != nil || row.GraphID == subscriptionID || row.Status == store.SubscriptionFailed {
-		return true
-	}
-	log.Info("lifecycle event for a replaced subscription ignored", "current_subscription_id", row.GraphID)
-	return false
 }

@@ -80,7 +80,14 @@ func Serve(ctx context.Context, o Options) error {
 	if created {
 		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
 	}
-	keys, err := clientstate.NewKeys(key.Derive("clientstate"))
+	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
+	if err != nil {
+		return fmt.Errorf("previous_master_key_files: %w", err)
+	}
+	// The clientState of subscriptions made under a previous key is still
+	// accepted while the key is rotated.
+	current, previous := master.Derive("clientstate")
+	keys, err := clientstate.NewKeys(current, previous...)
 	if err != nil {
 		return err
 	}
@@ -117,21 +124,24 @@ func Serve(ctx context.Context, o Options) error {
 		insp := asynq.NewInspector(redisOpt)
 		defer insp.Close()
 		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
-		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log, onAuth: authAlerts(alerter, st, o.Log),
+		gc, err := newGraph(cfg, storeSecrets{st: st, keys: master}, o.Log, graphOptions{limiter: limiter, onAuth: authAlerts(alerter, st, o.Log),
 			onResponse: func(status int) {
 				label := "error"
 				if status != 0 {
 					label = strconv.Itoa(status)
 				}
 				m.GraphRequests.WithLabelValues(label).Inc()
-			}}
+			}})
+		if err != nil {
+			return err
+		}
 		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
 		if err != nil {
 			return fmt.Errorf("documents_url: %w", err)
 		}
-		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gp, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
-			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
-			Alerts: alerter, Secrets: gp, Dead: deadTasks{insp}, Metrics: m})
+		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
+			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
+			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
 		parts = append(parts, newWorker(o, redisOpt, p, queue))
 		if o.Role == RoleWorker {
 			parts = append(parts, newWorkerHTTP(o, reg))

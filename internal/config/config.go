@@ -45,6 +45,11 @@ type Config struct {
 	ExtraCAFile string `koanf:"extra_ca_file"`
 	// MasterKeyFile: the key that encrypts secrets at rest; created when absent.
 	MasterKeyFile string `koanf:"master_key_file"`
+	// PreviousMasterKeyFiles: master keys being rotated out. Secrets sealed
+	// and clientStates signed under them are still accepted; nothing new
+	// is sealed or signed with them (docs/OPERATIONS.md, "Rotating the
+	// master key"). In the environment, comma-separated.
+	PreviousMasterKeyFiles []string `koanf:"previous_master_key_files"`
 	// DocumentsURL: file:///abs/dir or the WebDAV URL of the document store.
 	DocumentsURL string `koanf:"documents_url"`
 	// OpsPasswordFile: the bcrypt hash or password for the /ops pages.
@@ -79,11 +84,13 @@ func Defaults() Config {
 		GraphURL:      "https://graph.microsoft.com/v1.0",
 		AuthorityURL:  "https://login.microsoftonline.com",
 		MasterKeyFile: "var/master.key",
-		DocumentsURL:  "file://var/documents",
-		LogLevel:      "info",
-		LogFormat:     "text",
-		SMTPTLS:       "starttls",
-		SMTPTimeout:   30 * time.Second,
+		// Empty, not nil: what the example file's [] loads as.
+		PreviousMasterKeyFiles: []string{},
+		DocumentsURL:           "file://var/documents",
+		LogLevel:               "info",
+		LogFormat:              "text",
+		SMTPTLS:                "starttls",
+		SMTPTimeout:            30 * time.Second,
 	}
 }
 
@@ -111,7 +118,17 @@ func Load(path string, environ func() []string) (*Config, error) {
 		Prefix:      EnvPrefix,
 		EnvironFunc: environ,
 		TransformFunc: func(key, value string) (string, any) {
-			return strings.ToLower(strings.TrimPrefix(key, EnvPrefix)), value
+			key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
+			if key == "previous_master_key_files" { // the one list: comma-separated
+				files := []string{}
+				for _, f := range strings.Split(value, ",") {
+					if f = strings.TrimSpace(f); f != "" {
+						files = append(files, f)
+					}
+				}
+				return key, files
+			}
+			return key, value
 		},
 	})
 	if err := k.Load(envProvider, nil); err != nil {
@@ -176,6 +193,16 @@ func (c *Config) Validate() error {
 	if c.MasterKeyFile == "" {
 		bad("master_key_file", "must not be empty")
 	}
+	for _, f := range c.PreviousMasterKeyFiles {
+		switch _, err := os.Stat(f); {
+		case f == "":
+			bad("previous_master_key_files", "an empty file name")
+		case filepath.Clean(f) == filepath.Clean(c.MasterKeyFile):
+			bad("previous_master_key_files", "%s is the current master_key_file", f)
+		case err != nil:
+			bad("previous_master_key_files", "%v", err)
+		}
+	}
 	if u, err := url.Parse(c.DocumentsURL); err != nil || (u.Scheme != "file" && u.Scheme != "http" && u.Scheme != "https") {
 		bad("documents_url", "%q is not a file:// or WebDAV http(s):// URL", RedactURL(c.DocumentsURL))
 	}
@@ -236,27 +263,28 @@ func (c *Config) Database() (driver, dsn string, err error) {
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {
 	return map[string]any{
-		"database_url":        c.DatabaseURL,
-		"redis_url":           c.RedisURL,
-		"listen":              c.Listen,
-		"public_url":          c.PublicURL,
-		"graph_url":           c.GraphURL,
-		"authority_url":       c.AuthorityURL,
-		"extra_ca_file":       c.ExtraCAFile,
-		"master_key_file":     c.MasterKeyFile,
-		"documents_url":       c.DocumentsURL,
-		"ops_password_file":   c.OpsPasswordFile,
-		"log_level":           c.LogLevel,
-		"log_format":          c.LogFormat,
-		"ops_queues_writable": c.OpsQueuesWritable,
-		"tls_cert_file":       c.TLSCertFile,
-		"tls_key_file":        c.TLSKeyFile,
-		"smtp_host":           c.SMTPHost,
-		"smtp_port":           c.SMTPPort,
-		"smtp_tls":            c.SMTPTLS,
-		"smtp_username":       c.SMTPUsername,
-		"smtp_password_file":  c.SMTPPasswordFile,
-		"smtp_from":           c.SMTPFrom,
-		"smtp_timeout":        c.SMTPTimeout,
+		"database_url":              c.DatabaseURL,
+		"redis_url":                 c.RedisURL,
+		"listen":                    c.Listen,
+		"public_url":                c.PublicURL,
+		"graph_url":                 c.GraphURL,
+		"authority_url":             c.AuthorityURL,
+		"extra_ca_file":             c.ExtraCAFile,
+		"master_key_file":           c.MasterKeyFile,
+		"previous_master_key_files": c.PreviousMasterKeyFiles,
+		"documents_url":             c.DocumentsURL,
+		"ops_password_file":         c.OpsPasswordFile,
+		"log_level":                 c.LogLevel,
+		"log_format":                c.LogFormat,
+		"ops_queues_writable":       c.OpsQueuesWritable,
+		"tls_cert_file":             c.TLSCertFile,
+		"tls_key_file":              c.TLSKeyFile,
+		"smtp_host":                 c.SMTPHost,
+		"smtp_port":                 c.SMTPPort,
+		"smtp_tls":                  c.SMTPTLS,
+		"smtp_username":             c.SMTPUsername,
+		"smtp_password_file":        c.SMTPPasswordFile,
+		"smtp_from":                 c.SMTPFrom,
+		"smtp_timeout":              c.SMTPTimeout,
 	}
 }

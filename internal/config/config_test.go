@@ -140,3 +140,34 @@ func TestExampleFileDocumentsEveryKeyWithItsDefault(t *testing.T) {
 		}
 	}
 }
+
+// Previous master keys come as a YAML list or a comma-separated variable;
+// a missing file, or the current key listed as previous, is refused.
+func TestPreviousMasterKeyFiles(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, f := range []string{"old.key", "older.key"} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile("c.yaml", []byte("previous_master_key_files: [old.key, older.key]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("c.yaml", environ())
+	if err != nil || !cmp.Equal(c.PreviousMasterKeyFiles, []string{"old.key", "older.key"}) {
+		t.Fatalf("from YAML: %v, %v", c, err)
+	}
+	c, err = Load("", environ("CONNECTOR_PREVIOUS_MASTER_KEY_FILES=older.key,old.key"))
+	if err != nil || !cmp.Equal(c.PreviousMasterKeyFiles, []string{"older.key", "old.key"}) {
+		t.Fatalf("from the environment: %v, %v", c, err)
+	}
+	_, err = Load("", environ("CONNECTOR_PREVIOUS_MASTER_KEY_FILES=old.key,gone.key", "CONNECTOR_MASTER_KEY_FILE=old.key"))
+	for _, want := range []string{
+		"previous_master_key_files (CONNECTOR_PREVIOUS_MASTER_KEY_FILES): old.key is the current master_key_file",
+		"previous_master_key_files (CONNECTOR_PREVIOUS_MASTER_KEY_FILES): stat gone.key",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}

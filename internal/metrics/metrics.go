@@ -20,6 +20,13 @@ const (
 	KindLifecycle    = "lifecycle"
 )
 
+// Reasons for TasksDropped.
+const (
+	// ReasonUnknownSubscription: the task names a subscription that is not
+	// the mailbox's current one (a forged or stale notification).
+	ReasonUnknownSubscription = "unknown_subscription"
+)
+
 // Reasons for Dropped.
 const (
 	ReasonBadClientState  = "bad_client_state"
@@ -62,6 +69,9 @@ type Metrics struct {
 	TasksProcessed *prometheus.CounterVec
 	// TaskDuration observes how long tasks take, by type.
 	TaskDuration *prometheus.HistogramVec
+	// TasksDropped counts tasks a handler refused to act on, by type and
+	// reason.
+	TasksDropped *prometheus.CounterVec
 	// GraphRequests counts Graph requests, by HTTP status ("error" without one).
 	GraphRequests *prometheus.CounterVec
 	// Decisions counts matching decisions, by outcome and reason.
@@ -121,6 +131,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help:    "Time to handle a task, by type.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 	}, []string{"type"})
+	m.TasksDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "dropped_total",
+		Help: "Tasks refused by their handler, by type and reason (unknown_subscription: forged or stale).",
+	}, []string{"type", "reason"})
+	reg.MustRegister(m.TasksDropped)
 	m.GraphRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "graph", Name: "requests_total",
 		Help: "Microsoft Graph requests, by HTTP status (429 is throttling; error: no response).",
