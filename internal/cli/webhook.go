@@ -168,15 +168,11 @@ func (a *app) webhookTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := a.config()
+			keys, err := a.masterKeys()
 			if err != nil {
 				return err
 			}
-			key, err := secret.LoadKey(cfg.MasterKeyFile)
-			if err != nil {
-				return err
-			}
-			svc := crmhook.New(crmhook.Config{Store: st, Key: key, Log: a.log})
+			svc := crmhook.New(crmhook.Config{Store: st, Keys: keys, Log: a.log})
 			res, err := svc.Test(cmd.Context(), ep)
 			if err != nil {
 				return fmt.Errorf("webhook %d: the test event was not accepted: %w", ep.ID, err)
@@ -203,4 +199,14 @@ func (a *app) webhookOf(ctx context.Context, arg string) (*store.Store, store.We
 		return nil, ep, fmt.Errorf("no webhook %q; `connector webhook list` shows them", arg)
 	}
 	return st, ep, err
+}
+
+// resealWebhooks seals the webhooks' signing secrets sealed under a
+// previous master key again under the current one (credentials reseal).
+func (a *app) resealWebhooks(ctx context.Context, st *store.Store, ring secret.Ring) error {
+	ids, err := crmhook.ResealSecrets(ctx, st, ring)
+	for _, id := range ids {
+		fmt.Fprintf(a.stdout, "webhook %d secret sealed under %s\n", id, ring.Current)
+	}
+	return err
 }

@@ -4,11 +4,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/dedesales/exchange-connector/internal/secret"
 )
 
 func TestWebhookCommands(t *testing.T) {
@@ -93,5 +97,54 @@ func TestWebhookCommands(t *testing.T) {
 				t.Errorf("removing twice: exit %d, %q", code, errOut)
 			}
 		})
+	}
+}
+
+// TestWebhookSecretSurvivesKeyRotation: after a master key rotation the
+// webhook's signing secret opens with the previous key, `credentials
+// reseal` moves it to the new key, and the CRM's secret stays the same.
+func TestWebhookSecretSurvivesKeyRotation(t *testing.T) {
+	dir := setup(t, "sqlite")
+	var signing atomic.Value
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		wh, err := standardwebhooks.NewWebhook(signing.Load().(string))
+		if err == nil {
+			err = wh.Verify(body, r.Header)
+		}
+		if err != nil {
+			t.Errorf("the CRM got %s: %v", body, err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer crm.Close()
+	out, errOut, code := run(t, "", "webhook", "add", "--url", crm.URL, "--allow-private")
+	if code != 0 {
+		t.Fatalf("webhook add: %s", errOut)
+	}
+	signing.Store(strings.TrimSpace(out))
+
+	keyFile, oldFile := filepath.Join(dir, "var", "master.key"), filepath.Join(dir, "var", "master.key.old")
+	if err := os.Rename(keyFile, oldFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := secret.LoadOrCreateKey(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run(t, "", "webhook", "test", "1"); code == 0 || !strings.Contains(errOut, "different master key") {
+		t.Errorf("without the previous key: exit %d, %q", code, errOut)
+	}
+	t.Setenv("CONNECTOR_PREVIOUS_MASTER_KEY_FILES", oldFile)
+	if out := mustRun(t, "webhook", "test", "1"); !strings.Contains(out, "answered HTTP 200") {
+		t.Errorf("with the previous key: %q", out)
+	}
+	if out := mustRun(t, "credentials", "reseal"); !strings.Contains(out, "webhook 1 secret sealed under master key") {
+		t.Errorf("reseal:\n%s", out)
+	}
+	t.Setenv("CONNECTOR_PREVIOUS_MASTER_KEY_FILES", "")
+	if out := mustRun(t, "webhook", "test", "1"); !strings.Contains(out, "answered HTTP 200") {
+		t.Errorf("after reseal, without the previous key: %q", out)
 	}
 }

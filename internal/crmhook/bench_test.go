@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dedesales/exchange-connector/internal/crmhook"
+	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -32,7 +33,7 @@ func BenchmarkDelivery(b *testing.B) {
 			}
 			awaitChanges(b, st, store.Cursor{}, b.N)
 			opt := redisOpt(b)
-			svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(b, opt), Log: testLog(b)})
+			svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(b, opt), Log: testLog(b)})
 			startWorker(b, opt, svc, time.Second, 20)
 
 			b.ResetTimer()

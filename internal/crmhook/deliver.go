@@ -97,7 +97,7 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 
 // Test sends one signed test event to an endpoint now and records the result.
 func (s *Service) Test(ctx context.Context, ep store.WebhookEndpoint) (Result, error) {
-	key, err := OpenSecret(s.cfg.Key, ep)
+	key, _, err := OpenSecret(s.cfg.Keys, ep)
 	if err != nil {
 		return Result{}, err
 	}

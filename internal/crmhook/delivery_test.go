@@ -17,6 +17,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/alert"
 	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -49,7 +50,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 
 		opt := redisOpt(t)
 		m := metrics.New(prometheus.NewRegistry())
-		svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(t, opt), Log: testLog(t), Metrics: m})
+		svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(t, opt), Log: testLog(t), Metrics: m})
 		n, err := svc.Dispatch(ctx)
 		if err != nil || n != 6 {
 			t.Fatalf("Dispatch = %d, %v; want 6 deliveries (4 + 2 activity.created)", n, err)
@@ -127,7 +128,7 @@ func TestEndpointGetsChangesFromItsCreation(t *testing.T) {
 	a2 := recordMail(t, st, 1, 2)
 	awaitChanges(t, st, store.Cursor{}, 2)
 	opt := redisOpt(t)
-	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(t, opt), Log: testLog(t)})
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(t, opt), Log: testLog(t)})
 	if n, err := svc.Dispatch(ctx); n != 1 || err != nil {
 		t.Fatalf("Dispatch = %d, %v; want 1", n, err)
 	}
@@ -168,7 +169,7 @@ func TestOutageLosesNothing(t *testing.T) {
 		opt := redisOpt(t)
 		m := metrics.New(prometheus.NewRegistry())
 		log, signals := signalLog("endpoint failing", "endpoint recovered")
-		svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(t, opt), Log: log, Metrics: m})
+		svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(t, opt), Log: log, Metrics: m})
 		stop := startWorker(t, opt, svc, 5*time.Millisecond, 8)
 		if n, err := svc.Dispatch(ctx); n != events || err != nil {
 			t.Fatalf("Dispatch = %d, %v", n, err)
@@ -292,7 +293,7 @@ func TestDispatcherCrashSafety(t *testing.T) {
 		awaitChanges(t, st, store.Cursor{}, 20)
 		opt := redisOpt(t)
 		q := newQueue(t, opt)
-		crashed := crmhook.New(crmhook.Config{Store: crashingStore{st}, Key: key, Queue: q, Log: testLog(t), PageSize: 7})
+		crashed := crmhook.New(crmhook.Config{Store: crashingStore{st}, Keys: secret.Ring{Current: key}, Queue: q, Log: testLog(t), PageSize: 7})
 		if n, err := crashed.Dispatch(ctx); err == nil || n != 7 {
 			t.Fatalf("crashing Dispatch = %d, %v; want the first page enqueued and an error", n, err)
 		}
@@ -300,7 +301,7 @@ func TestDispatcherCrashSafety(t *testing.T) {
 			t.Fatalf("cursor %+v moved although saving it failed", cur)
 		}
 
-		svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: q, Log: testLog(t), PageSize: 7})
+		svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: q, Log: testLog(t), PageSize: 7})
 		startWorker(t, opt, svc, time.Millisecond, 4)
 		rcv.await(7, waitFor) // the first page is delivered before the dispatcher runs again
 		if n, err := svc.Dispatch(ctx); err != nil || n != 13 {
@@ -327,7 +328,7 @@ func TestDispatcherCrashSafety(t *testing.T) {
 		awaitChanges(t, st, before, 3)
 		deadRedis := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: time.Second})
 		defer deadRedis.Close()
-		down := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: deadRedis, Log: testLog(t)})
+		down := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: deadRedis, Log: testLog(t)})
 		if n, err := down.Dispatch(ctx); err == nil || n != 0 {
 			t.Fatalf("Dispatch with Redis down = %d, %v; want an error", n, err)
 		}
@@ -361,7 +362,7 @@ func TestRemovedEndpointDropsItsEvents(t *testing.T) {
 	awaitChanges(t, st, store.Cursor{}, 1)
 	opt := redisOpt(t)
 	m := metrics.New(prometheus.NewRegistry())
-	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(t, opt), Log: testLog(t), Metrics: m})
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(t, opt), Log: testLog(t), Metrics: m})
 	if n, err := svc.Dispatch(ctx); n != 1 || err != nil {
 		t.Fatalf("Dispatch = %d, %v", n, err)
 	}
@@ -369,7 +370,7 @@ func TestRemovedEndpointDropsItsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, signals := signalLog("event dropped")
-	svc = crmhook.New(crmhook.Config{Store: st, Key: key, Queue: newQueue(t, opt), Metrics: m, Log: log})
+	svc = crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: newQueue(t, opt), Metrics: m, Log: log})
 	startWorker(t, opt, svc, time.Millisecond, 1)
 	signals.await(t, "event dropped")
 	if got := testutil.ToFloat64(m.CRMWebhookDeliveries.WithLabelValues(crmhook.OutcomeDropped)); got != 1 {
@@ -428,7 +429,7 @@ func TestTickerDispatches(t *testing.T) {
 	rcv.setSecret(sec)
 	opt := redisOpt(t)
 	q := newQueue(t, opt)
-	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Queue: q, Log: testLog(t)})
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Queue: q, Log: testLog(t)})
 	startWorker(t, opt, svc, time.Millisecond, 4)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

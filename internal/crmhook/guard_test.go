@@ -17,6 +17,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/dedesales/exchange-connector/internal/crmhook"
+	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -88,7 +89,7 @@ func TestCheckURL(t *testing.T) {
 func guardedService(t *testing.T, timeout time.Duration, roots *x509.CertPool) (*crmhook.Service, *store.Store, func(url string, allowPrivate bool) store.WebhookEndpoint) {
 	st := storetest.Open(t, store.SQLite)
 	key := testKey(t)
-	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Log: testLog(t), Timeout: timeout, RootCAs: roots})
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Log: testLog(t), Timeout: timeout, RootCAs: roots})
 	return svc, st, func(url string, allowPrivate bool) store.WebhookEndpoint {
 		ep, _ := addEndpoint(t, st, key, url, allowPrivate)
 		return ep
@@ -208,15 +209,15 @@ func TestTimeout(t *testing.T) {
 // TestSignature: the signature is the one the Standard Webhooks library
 // computes and verifies, and the secret has the documented form.
 func TestSignature(t *testing.T) {
-	secret, err := crmhook.NewSecret()
-	if err != nil || !strings.HasPrefix(secret, "whsec_") {
-		t.Fatalf("NewSecret = %q, %v", secret, err)
+	signing, err := crmhook.NewSecret()
+	if err != nil || !strings.HasPrefix(signing, "whsec_") {
+		t.Fatalf("NewSecret = %q, %v", signing, err)
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(signing, "whsec_"))
 	if err != nil || len(raw) < 24 || len(raw) > 32 {
-		t.Fatalf("secret %q: %d bytes, %v; want base64 of 24 to 32 bytes", secret, len(raw), err)
+		t.Fatalf("signing %q: %d bytes, %v; want base64 of 24 to 32 bytes", signing, len(raw), err)
 	}
-	wh, err := standardwebhooks.NewWebhook(secret)
+	wh, err := standardwebhooks.NewWebhook(signing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestSignature(t *testing.T) {
 	if err := wh.Verify(body, h); err == nil {
 		t.Error("a signature over another webhook-id verifies")
 	}
-	if _, err := crmhook.OpenSecret(nil, store.WebhookEndpoint{}); err == nil {
+	if _, _, err := crmhook.OpenSecret(secret.Ring{}, store.WebhookEndpoint{}); err == nil {
 		t.Error("OpenSecret without a master key succeeded")
 	}
 }
@@ -251,9 +252,9 @@ func TestTestEvent(t *testing.T) {
 	rcv := newReceiver(t)
 	st := storetest.Open(t, store.SQLite)
 	key := testKey(t)
-	ep, secret := addEndpoint(t, st, key, rcv.srv.URL+"/hooks", true)
-	rcv.setSecret(secret)
-	svc := crmhook.New(crmhook.Config{Store: st, Key: key, Log: testLog(t)})
+	ep, signing := addEndpoint(t, st, key, rcv.srv.URL+"/hooks", true)
+	rcv.setSecret(signing)
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: key}, Log: testLog(t)})
 	res, err := svc.Test(context.Background(), ep)
 	if err != nil || res.Status != http.StatusNoContent {
 		t.Fatalf("Test = %+v, %v", res, err)

@@ -31,11 +31,12 @@ type Enqueuer interface {
 	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
-// Config is what the Service needs. Store, Key and Queue are required.
+// Config is what the Service needs. Store, Keys and Queue are required.
 type Config struct {
 	Store Store
-	// Key opens the endpoints' sealed signing secrets.
-	Key *secret.Key
+	// Keys open the endpoints' sealed signing secrets: the master key and,
+	// while it is rotated, the previous ones.
+	Keys secret.Ring
 	// Queue enqueues the delivery tasks.
 	Queue Enqueuer
 	Log   *slog.Logger
@@ -121,7 +122,7 @@ func (s *Service) endpoint(ctx context.Context, id int64) (cachedEndpoint, error
 		s.mu.Unlock()
 		return cachedEndpoint{}, err
 	}
-	key, err := OpenSecret(s.cfg.Key, ep)
+	key, _, err := OpenSecret(s.cfg.Keys, ep)
 	if err != nil {
 		return cachedEndpoint{}, err
 	}
@@ -150,14 +151,54 @@ func SealSecret(key *secret.Key, url, signingSecret string) (string, error) {
 	return key.Seal(signingSecret, store.WebhookSecretContext(url))
 }
 
-// OpenSecret decrypts an endpoint's signing secret and returns its HMAC key.
-func OpenSecret(key *secret.Key, ep store.WebhookEndpoint) ([]byte, error) {
-	if key == nil {
-		return nil, fmt.Errorf("crmhook: webhook %d: no master key to open its secret", ep.ID)
+// OpenSecret decrypts an endpoint's signing secret and returns its HMAC
+// key; rotated reports that it was sealed under a previous master key
+// (ResealSecrets seals it again under the current one).
+func OpenSecret(keys secret.Ring, ep store.WebhookEndpoint) (key []byte, rotated bool, err error) {
+	if keys.Current == nil {
+		return nil, false, fmt.Errorf("crmhook: webhook %d: no master key to open its secret", ep.ID)
 	}
-	plain, err := key.Open(ep.SecretSealed, store.WebhookSecretContext(ep.URL))
+	plain, rotated, err := keys.Open(ep.SecretSealed, store.WebhookSecretContext(ep.URL))
 	if err != nil {
-		return nil, fmt.Errorf("crmhook: webhook %d: opening its secret: %w", ep.ID, err)
+		return nil, false, fmt.Errorf("crmhook: webhook %d: opening its secret: %w", ep.ID, err)
 	}
-	return secretKey(plain)
+	key, err = secretKey(plain)
+	return key, rotated, err
+}
+
+// ResealStore is what ResealSecrets needs of the store.
+type ResealStore interface {
+	WebhookEndpoints(ctx context.Context) ([]store.WebhookEndpoint, error)
+	ResealWebhookEndpoint(ctx context.Context, id int64, sealed string) error
+}
+
+// ResealSecrets seals every endpoint secret that was sealed under a
+// previous master key again under the current one (after a master key
+// rotation, before the previous key is retired). It returns the IDs of
+// the endpoints it resealed.
+func ResealSecrets(ctx context.Context, st ResealStore, keys secret.Ring) ([]int64, error) {
+	eps, err := st.WebhookEndpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []int64
+	for _, ep := range eps {
+		sctx := store.WebhookSecretContext(ep.URL)
+		plain, rotated, err := keys.Open(ep.SecretSealed, sctx)
+		if err != nil {
+			return done, fmt.Errorf("crmhook: webhook %d: opening its secret: %w", ep.ID, err)
+		}
+		if !rotated {
+			continue
+		}
+		sealed, err := keys.Current.Seal(plain, sctx)
+		if err != nil {
+			return done, err
+		}
+		if err := st.ResealWebhookEndpoint(ctx, ep.ID, sealed); err != nil {
+			return done, err
+		}
+		done = append(done, ep.ID)
+	}
+	return done, nil
 }

@@ -118,6 +118,19 @@ func (s *Store) RemoveWebhookEndpoint(ctx context.Context, id int64) error {
 	return nil
 }
 
+// ResealWebhookEndpoint replaces an endpoint's sealed secret (the same
+// secret sealed under a new master key).
+func (s *Store) ResealWebhookEndpoint(ctx context.Context, id int64, sealed string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE webhook_endpoints SET secret_sealed = ? WHERE id = ?`), sealed, id)
+	if err != nil {
+		return fmt.Errorf("store: reseal webhook %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: webhook %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // RecordWebhookSuccess notes a successful delivery: the endpoint is no
 // longer failing.
 func (s *Store) RecordWebhookSuccess(ctx context.Context, id int64) error {

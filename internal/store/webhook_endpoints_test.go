@@ -63,8 +63,14 @@ func TestWebhookEndpoints(t *testing.T) {
 			t.Errorf("after the success: %+v", ep)
 		}
 
+		if err := s.ResealWebhookEndpoint(ctx, id2, "v1:new:w"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ResealWebhookEndpoint(ctx, 999, "v1:new:w"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("resealing a missing endpoint: %v; want ErrNotFound", err)
+		}
 		eps, err := s.WebhookEndpoints(ctx)
-		if err != nil || len(eps) != 2 || eps[0].ID != id || eps[1].ID != id2 || !eps[1].AllowPrivate {
+		if err != nil || len(eps) != 2 || eps[0].ID != id || eps[1].ID != id2 || !eps[1].AllowPrivate || eps[1].SecretSealed != "v1:new:w" {
 			t.Errorf("WebhookEndpoints = %+v, %v", eps, err)
 		}
 		if err := s.RemoveWebhookEndpoint(ctx, id); err != nil {
