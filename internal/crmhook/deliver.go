@@ -80,6 +80,11 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 		s.count(OutcomeDelivered)
 		return nil
 	}
+	if ctx.Err() != nil {
+		// The worker is shutting down (or the task ran out of time): not the
+		// endpoint's fault; asynq runs the task again.
+		return err
+	}
 	s.recordFailure(ctx, c, start, err, log)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
