@@ -53,13 +53,14 @@ func testKeys(t testing.TB) clientstate.Keys {
 
 // env is a handler under test with what the tests look at.
 type env struct {
-	e       *echo.Echo
-	h       *Handler
-	reg     *prometheus.Registry
-	m       *metrics.Metrics
-	keys    clientstate.Keys
-	rdb     *redis.Client // nil with a fake enqueuer
-	inspect *asynq.Inspector
+	e        *echo.Echo // the public routes (Register)
+	internal *echo.Echo // the internal routes (RegisterInternal)
+	h        *Handler
+	reg      *prometheus.Registry
+	m        *metrics.Metrics
+	keys     clientstate.Keys
+	rdb      *redis.Client // nil with a fake enqueuer
+	inspect  *asynq.Inspector
 }
 
 // newEnv builds a handler on an asynq client of the test Redis.
@@ -91,13 +92,24 @@ func newEnvWith(t testing.TB, enq Enqueuer, ready ...ReadyCheck) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
+	e, internal := echo.New(), echo.New()
 	h.Register(e)
-	return &env{e: e, h: h, reg: reg, m: m, keys: keys}
+	h.RegisterInternal(internal)
+	return &env{e: e, internal: internal, h: h, reg: reg, m: m, keys: keys}
 }
 
-// do sends a request to the handler and returns the recorded answer.
+// do sends a request to the handler's public routes and returns the
+// recorded answer.
 func (ev *env) do(method, target string, body []byte) *httptest.ResponseRecorder {
+	return ev.doOn(ev.e, method, target, body)
+}
+
+// doInternal sends a request to the internal routes (metrics_listen).
+func (ev *env) doInternal(method, target string) *httptest.ResponseRecorder {
+	return ev.doOn(ev.internal, method, target, nil)
+}
+
+func (ev *env) doOn(e *echo.Echo, method, target string, body []byte) *httptest.ResponseRecorder {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -107,7 +119,7 @@ func (ev *env) do(method, target string, body []byte) *httptest.ResponseRecorder
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
-	ev.e.ServeHTTP(rec, req)
+	e.ServeHTTP(rec, req)
 	return rec
 }
 

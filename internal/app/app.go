@@ -40,6 +40,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Listener, when set, is used instead of listening on Config.Listen (tests).
 	Listener net.Listener
+	// MetricsListener, when set, is used instead of listening on
+	// Config.MetricsListen (tests).
+	MetricsListener net.Listener
 	// Ready, when set, is closed once the service accepts work.
 	Ready chan<- struct{}
 	// WorkerConcurrency is the number of tasks run at once (default 20).
@@ -80,6 +83,9 @@ func Serve(ctx context.Context, o Options) error {
 	if created {
 		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
 	}
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		o.Log.Warn("the master key file is readable by other users", slog.Any("error", err))
+	}
 	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
 	if err != nil {
 		return fmt.Errorf("previous_master_key_files: %w", err)
@@ -114,7 +120,7 @@ func Serve(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		parts = append(parts, web)
+		parts = append(parts, web...)
 	}
 	if o.Role != RoleWeb {
 		alerter, err := newAlerter(cfg, st, o.Log)
@@ -144,7 +150,9 @@ func Serve(ctx context.Context, o Options) error {
 			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
 		parts = append(parts, newWorker(o, redisOpt, p, queue))
 		if o.Role == RoleWorker {
-			parts = append(parts, newWorkerHTTP(o, reg))
+			if srv := newWorkerHTTP(o, reg); srv != nil {
+				parts = append(parts, srv)
+			}
 		}
 	}
 	return runAll(ctx, o, parts)

@@ -32,6 +32,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		}
 		fmt.Fprintf(out, "%s  %-22s %s\n", state, item, detail)
 	}
+	warn := func(item, detail string) { fmt.Fprintf(out, "WARN  %-22s %s\n", item, detail) }
 	dialect, dsn, err := cfg.Database()
 	if err != nil {
 		return 0, err
@@ -52,6 +53,9 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 	if err != nil {
 		verdict(false, "master key", err.Error())
 		return failures, nil
+	}
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		warn("master key", err.Error())
 	}
 	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
 	if err != nil {

@@ -102,7 +102,7 @@ func (a *app) mailboxCommand() *cobra.Command {
 			}
 			for _, m := range mbs {
 				if all || m.Syncable() {
-					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
 				}
 			}
 			return nil
@@ -134,7 +134,7 @@ func (a *app) mailboxSwitch(verb string, disabled bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+			fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
 			return nil
 		},
 	}
@@ -156,7 +156,7 @@ func (a *app) settingsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(a.stdout, v)
+				fmt.Fprintln(a.stdout, termSafe(v))
 				return nil
 			}
 			for _, key := range store.SettingKeys() {
@@ -164,7 +164,7 @@ func (a *app) settingsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "%s=%s\n", key, v)
+				fmt.Fprintf(a.stdout, "%s=%s\n", key, termSafe(v))
 			}
 			return nil
 		},
@@ -186,7 +186,7 @@ func (a *app) settingsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s=%s\n", args[0], v)
+			fmt.Fprintf(a.stdout, "%s=%s\n", termSafe(args[0]), termSafe(v))
 			return nil
 		},
 	}

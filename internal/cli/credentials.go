@@ -209,9 +209,9 @@ func (a *app) credentialsShowCommand() *cobra.Command {
 					state = "sealed under a previous master key; run `connector credentials reseal`"
 				}
 				fmt.Fprintf(a.stdout, "credential %d\n  tenant:    %s\n  client id: %s\n  secret:    %s (%s)\n  expires:   %s\n",
-					c.ID, c.TenantID, c.ClientID, c.SecretHint, state, expiry(c.ExpiresAt, time.Now()))
+					c.ID, termSafe(c.TenantID), termSafe(c.ClientID), termSafe(c.SecretHint), termSafe(state), expiry(c.ExpiresAt, time.Now()))
 				if c.LastError != "" {
-					fmt.Fprintf(a.stdout, "  last error: %s\n", c.LastError)
+					fmt.Fprintf(a.stdout, "  last error: %s\n", termSafe(c.LastError))
 				}
 			}
 			return failed

@@ -34,7 +34,7 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprint(a.stdout, d.Explain())
+				fmt.Fprint(a.stdout, termSafeText(d.Explain()))
 			}
 			return nil
 		},
@@ -82,7 +82,7 @@ func (a *app) mailboxResyncCommand() *cobra.Command {
 			if _, err := q.EnqueueContext(cmd.Context(), t); err != nil {
 				return fmt.Errorf("queueing the sync: %w", err)
 			}
-			fmt.Fprintf(a.stdout, "sync of %s queued\n", mb.Address)
+			fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
 			return nil
 		},
 	}

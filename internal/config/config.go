@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +36,16 @@ type Config struct {
 	RedisURL string `koanf:"redis_url"`
 	// Listen: the address the HTTP server listens on.
 	Listen string `koanf:"listen"`
+	// MetricsListen: the address /metrics, /readyz and /healthz are served
+	// on, apart from Listen so that they never face the internet (metrics
+	// name mailboxes' employees, readiness names the dependencies). Empty:
+	// not served.
+	MetricsListen string `koanf:"metrics_listen"`
+	// TrustedProxies: comma-separated CIDRs (or addresses) of the reverse
+	// proxies whose X-Forwarded-For is believed, so that login attempts are
+	// limited per client rather than per proxy. Empty: the peer address is
+	// the client.
+	TrustedProxies string `koanf:"trusted_proxies"`
 	// PublicURL: the HTTPS base URL Microsoft Graph posts notifications to.
 	PublicURL string `koanf:"public_url"`
 	// GraphURL: the Microsoft Graph base URL including the version.
@@ -73,6 +84,9 @@ type Config struct {
 	SMTPPasswordFile string        `koanf:"smtp_password_file"`
 	SMTPFrom         string        `koanf:"smtp_from"`
 	SMTPTimeout      time.Duration `koanf:"smtp_timeout"`
+	// APIRatePerSecond limits each key of the CRM API (/api/v1); bursts of
+	// twice as many are allowed.
+	APIRatePerSecond int `koanf:"api_rate_per_second"`
 }
 
 // Defaults returns the configuration used when nothing else is set.
@@ -81,6 +95,7 @@ func Defaults() Config {
 		DatabaseURL:   "sqlite://var/connector.db",
 		RedisURL:      "redis://127.0.0.1:6379/0",
 		Listen:        ":8080",
+		MetricsListen: "127.0.0.1:9090",
 		GraphURL:      "https://graph.microsoft.com/v1.0",
 		AuthorityURL:  "https://login.microsoftonline.com",
 		MasterKeyFile: "var/master.key",
@@ -91,6 +106,8 @@ func Defaults() Config {
 		LogFormat:              "text",
 		SMTPTLS:                "starttls",
 		SMTPTimeout:            30 * time.Second,
+
+		APIRatePerSecond: 50,
 	}
 }
 
@@ -175,14 +192,24 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port (e.g. :8080)", c.Listen)
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", "%q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics_listen", "must differ from listen (%s): metrics and readiness are not for the internet", c.Listen)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies", "%v", err)
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			bad("public_url", "%q is not an absolute https:// URL", c.PublicURL)
+			bad("public_url", "%q is not an absolute https:// URL", RedactURL(c.PublicURL))
 		}
 	}
 	for key, v := range map[string]string{"graph_url": c.GraphURL, "authority_url": c.AuthorityURL} {
 		if u, err := url.Parse(v); err != nil || u.Host == "" || u.Scheme != "https" {
-			bad(key, "%q is not an absolute https:// URL", v)
+			bad(key, "%q is not an absolute https:// URL", RedactURL(v))
 		}
 	}
 	if c.ExtraCAFile != "" {
@@ -224,6 +251,9 @@ func (c *Config) Validate() error {
 	default:
 		bad("smtp_tls", "%q is not one of starttls, tls, none", c.SMTPTLS)
 	}
+	if c.APIRatePerSecond < 1 || c.APIRatePerSecond > 100000 {
+		bad("api_rate_per_second", "%d is not from 1 to 100000", c.APIRatePerSecond)
+	}
 	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
 		bad("smtp_port", "%d is not a port", c.SMTPPort)
 	}
@@ -239,7 +269,8 @@ func (c *Config) Validate() error {
 func (c *Config) Database() (driver, dsn string, err error) {
 	u, err := url.Parse(c.DatabaseURL)
 	if err != nil {
-		return "", "", fmt.Errorf("%q is not a URL: %w", RedactURL(c.DatabaseURL), err)
+		// url.Parse's error repeats the whole URL, password included.
+		return "", "", fmt.Errorf("%q is not a URL (%s)", RedactURL(c.DatabaseURL), urlProblem(err))
 	}
 	switch u.Scheme {
 	case "sqlite", "sqlite3":
@@ -260,12 +291,43 @@ func (c *Config) Database() (driver, dsn string, err error) {
 	}
 }
 
+// HTTPS reports whether the public URL is https://, in which case the
+// operator pages send HSTS and mark every cookie Secure.
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
+// TrustedProxyPrefixes parses TrustedProxies: CIDRs or single addresses,
+// separated by commas or spaces.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(c.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR (10.0.0.0/8) nor an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.0/8): %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {
 	return map[string]any{
 		"database_url":              c.DatabaseURL,
 		"redis_url":                 c.RedisURL,
 		"listen":                    c.Listen,
+		"metrics_listen":            c.MetricsListen,
+		"trusted_proxies":           c.TrustedProxies,
 		"public_url":                c.PublicURL,
 		"graph_url":                 c.GraphURL,
 		"authority_url":             c.AuthorityURL,
@@ -286,5 +348,6 @@ func toMap(c Config) map[string]any {
 		"smtp_password_file":        c.SMTPPasswordFile,
 		"smtp_from":                 c.SMTPFrom,
 		"smtp_timeout":              c.SMTPTimeout,
+		"api_rate_per_second":       c.APIRatePerSecond,
 	}
 }

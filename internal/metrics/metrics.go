@@ -7,6 +7,8 @@
 package metrics
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -76,7 +78,9 @@ type Metrics struct {
 	GraphRequests *prometheus.CounterVec
 	// Decisions counts matching decisions, by outcome and reason.
 	Decisions *prometheus.CounterVec
-	// SubscriptionExpiry is the seconds until a mailbox's subscription expires.
+	// SubscriptionExpiry is the seconds until a mailbox's subscription
+	// expires, by the employee ID of the mailbox (never its address: the
+	// metrics must not list the mailboxes). Set it with SetSubscriptionExpiry.
 	SubscriptionExpiry *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
@@ -146,8 +150,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	}, []string{"outcome", "reason"})
 	m.SubscriptionExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
-		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired).",
-	}, []string{"mailbox"})
+		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.",
+	}, []string{"employee"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
@@ -169,6 +173,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.CRMWebhookDeliveries,
 	)
 	return m
+}
+
+// SetSubscriptionExpiry records the seconds until the subscription of the
+// mailbox of employee employeeID expires.
+func (m *Metrics) SetSubscriptionExpiry(employeeID int64, seconds float64) {
+	m.SubscriptionExpiry.WithLabelValues(strconv.FormatInt(employeeID, 10)).Set(seconds)
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors,

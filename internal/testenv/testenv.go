@@ -17,6 +17,7 @@ import (
 // Redis databases, one per test package.
 const (
 	RedisDBCRMHook   = 8
+	RedisDBAPI       = 9
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11
 	RedisDBCLI       = 12
