@@ -71,6 +71,10 @@ func (s *Service) HandleDeliver(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if err != nil {
+		if c.ep.ID != 0 { // the secret cannot be opened: the endpoint fails until the key is configured
+			s.recordFailure(ctx, c, time.Now(), err, log)
+			s.count(OutcomeFailed)
+		}
 		return err
 	}
 	start := time.Now()

@@ -452,3 +452,34 @@ func TestTickerDispatches(t *testing.T) {
 	}
 	rcv.check()
 }
+
+// TestSecretUnderAnotherKey: a worker without the master key an endpoint's
+// secret was sealed under sends nothing and shows why on the endpoint.
+func TestSecretUnderAnotherKey(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	seedCRM(t, st)
+	rcv := newReceiver(t)
+	ep, sec := addEndpoint(t, st, testKey(t), rcv.srv.URL, true)
+	rcv.setSecret(sec)
+	recordMail(t, st, 1, 1)
+	awaitChanges(t, st, store.Cursor{}, 1)
+	other, err := secret.NewKey([]byte(strings.Repeat("k", secret.KeySize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := redisOpt(t)
+	log, signals := signalLog("endpoint failing")
+	svc := crmhook.New(crmhook.Config{Store: st, Keys: secret.Ring{Current: other}, Queue: newQueue(t, opt), Log: log})
+	if n, err := svc.Dispatch(context.Background()); n != 1 || err != nil {
+		t.Fatalf("Dispatch = %d, %v", n, err)
+	}
+	startWorker(t, opt, svc, time.Hour, 1)
+	signals.await(t, "endpoint failing")
+	got, err := st.WebhookEndpoint(context.Background(), ep.ID)
+	if err != nil || got.FailingSince == nil || !strings.Contains(got.LastError, "different master key") {
+		t.Errorf("endpoint %+v, %v; want failing because of the key", got, err)
+	}
+	if len(rcv.accepted) != 0 || rcv.failures != 0 {
+		t.Error("the receiver was called")
+	}
+}

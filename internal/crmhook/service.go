@@ -124,7 +124,9 @@ func (s *Service) endpoint(ctx context.Context, id int64) (cachedEndpoint, error
 	}
 	key, _, err := OpenSecret(s.cfg.Keys, ep)
 	if err != nil {
-		return cachedEndpoint{}, err
+		// The endpoint, for recording why it fails (e.g. the master key
+		// it was sealed under is not configured).
+		return cachedEndpoint{ep: ep}, err
 	}
 	c = cachedEndpoint{ep: ep, key: key, loaded: time.Now()}
 	s.mu.Lock()
