@@ -36,6 +36,7 @@ type webDeps struct {
 	sessionKey []byte
 	m          *metrics.Metrics
 	reg        *prometheus.Registry
+	docs       api.DocumentReader
 }
 
 // newWeb returns the HTTP side: Graph's webhooks, /healthz, the operators'
@@ -69,7 +70,7 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
-	apiHandler, err := api.New(api.Deps{Store: st, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Logger: o.Log})
+	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Logger: o.Log})
 	if err != nil {
 		return nil, err
 	}
