@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/alert"
+	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -35,14 +36,15 @@ type DeadTasks interface {
 // HandleHealthCheck raises the alerts whose conditions hold and clears the
 // others: the client secret's expiry (the nearer of the operator's date and
 // Graph's), mailboxes outside the app's scope, subscriptions that cannot be
-// created or renewed, dead tasks, and mailboxes silent far longer than usual.
+// created or renewed, dead tasks, mailboxes silent far longer than usual, and
+// CRM webhook endpoints failing for an hour (crmhook.CheckAlerts).
 // The alert store makes every condition mail once per level.
 func (p *Processor) HandleHealthCheck(ctx context.Context, _ *asynq.Task) error {
 	if p.Alerts == nil {
 		return nil
 	}
 	now := p.Now()
-	checks := []func(context.Context, time.Time) error{p.checkSecrets, p.checkMailboxes, p.checkDeadTasks}
+	checks := []func(context.Context, time.Time) error{p.checkSecrets, p.checkMailboxes, p.checkDeadTasks, p.checkWebhooks}
 	var errs []error
 	for _, check := range checks {
 		if err := check(ctx, now); err != nil {
@@ -173,10 +175,16 @@ func (p *Processor) checkDeadTasks(ctx context.Context, _ time.Time) error {
 		seen[d.TaskType] = true
 		p.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
 	}
-	for _, t := range []string{TypeProcessMessage, TypeLifecycle, TypeSyncMailbox, TypeEnsureSubscriptions, TypeFileAttachments, TypeHealthCheck} {
+	for _, t := range []string{TypeProcessMessage, TypeLifecycle, TypeSyncMailbox, TypeEnsureSubscriptions, TypeFileAttachments, TypeHealthCheck,
+		crmhook.TypeDeliver, crmhook.TypeDispatch} {
 		if !seen[t] {
 			p.clear(ctx, alert.KindTasksDead, t)
 		}
 	}
 	return nil
+}
+
+// checkWebhooks alerts on CRM webhook endpoints failing for an hour or more.
+func (p *Processor) checkWebhooks(ctx context.Context, now time.Time) error {
+	return crmhook.CheckAlerts(ctx, p.Store, p.Alerts, now, p.Log)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
@@ -148,8 +149,12 @@ func IsFailure(err error) bool {
 }
 
 // RetryDelay is asynq's RetryDelayFunc: Graph's Retry-After when throttled,
-// a short schedule for messages not found yet, asynq's default otherwise.
+// a short schedule for messages not found yet, the webhooks' back-off for
+// deliveries to the CRM (crmhook.RetryDelay), asynq's default otherwise.
 func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if d, ok := crmhook.RetryDelay(n, err, t); ok {
+		return d
+	}
 	if d, ok := grapherr.RetryAfter(err); ok {
 		return max(d, time.Second)
 	}

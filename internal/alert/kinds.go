@@ -29,11 +29,15 @@ const (
 	// usual rhythm (see SilentMailbox). Key: the mailbox address; Data:
 	// MailboxSilent.
 	KindMailboxSilent = "mailbox_silent"
+	// KindWebhookFailing: deliveries of webhooks to a CRM endpoint have
+	// failed for a while (internal/crmhook). Key: the endpoint's ID; Data:
+	// WebhookFailing.
+	KindWebhookFailing = "webhook_failing"
 )
 
 // Kinds lists every kind, in the order the status page shows them.
 var Kinds = []string{KindSecretExpiring, KindAuthFailed, KindMailboxAccessDenied,
-	KindSubscriptionFailed, KindTasksDead, KindMailboxSilent}
+	KindSubscriptionFailed, KindTasksDead, KindMailboxSilent, KindWebhookFailing}
 
 // SecretExpiring is the Data of KindSecretExpiring.
 type SecretExpiring struct {
@@ -106,6 +110,18 @@ type MailboxSilent struct {
 // SilentFor is how long the mailbox has been silent.
 func (d MailboxSilent) SilentFor() time.Duration { return d.CheckedAt.Sub(d.LastMail) }
 
+// WebhookFailing is the Data of KindWebhookFailing.
+type WebhookFailing struct {
+	EndpointID   int64
+	URL          string
+	FailingSince time.Time
+	LastError    string
+	CheckedAt    time.Time
+}
+
+// FailingFor is how long the deliveries have been failing.
+func (d WebhookFailing) FailingFor() time.Duration { return d.CheckedAt.Sub(d.FailingSince) }
+
 // Recovery is what a recovery template receives.
 type Recovery struct {
 	Kind       string
@@ -132,6 +148,8 @@ func checkData(kind string, data any) error {
 		_, ok = data.(TasksDead)
 	case KindMailboxSilent:
 		_, ok = data.(MailboxSilent)
+	case KindWebhookFailing:
+		_, ok = data.(WebhookFailing)
 	default:
 		return fmt.Errorf("alert: unknown kind %q", kind)
 	}

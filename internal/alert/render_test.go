@@ -23,6 +23,8 @@ var samples = map[string]Alert{
 		Count: 3, LastError: "webdav: 507 Insufficient Storage"}},
 	KindMailboxSilent: {Kind: KindMailboxSilent, Key: "anna.berger@dedenet.de", Data: MailboxSilent{
 		Mailbox: "anna.berger@dedenet.de", LastMail: checked.Add(-50 * time.Hour), UsualGap: 40 * time.Minute, CheckedAt: checked}},
+	KindWebhookFailing: {Kind: KindWebhookFailing, Key: "3", Data: WebhookFailing{EndpointID: 3, URL: "https://crm.example.com/hooks",
+		FailingSince: checked.Add(-90 * time.Minute), LastError: "crmhook: POST https://crm.example.com/hooks: HTTP 503", CheckedAt: checked}},
 }
 
 func TestRenderEveryKind(t *testing.T) {

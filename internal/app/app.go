@@ -17,6 +17,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/config"
+	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/secret"
@@ -153,7 +154,10 @@ func Serve(ctx context.Context, o Options) error {
 		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
 			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
-		parts = append(parts, newWorker(o, redisOpt, p, queue))
+		// Webhooks to the CRM (internal/crmhook): delivery tasks in the
+		// default queue, the dispatcher ticking in the critical one.
+		hooks := crmhook.New(crmhook.Config{Store: st, Keys: master, Queue: queue, Log: o.Log, Metrics: m, TaskQueue: jobs.QueueDefault})
+		parts = append(parts, newWorker(o, redisOpt, p, hooks, queue))
 		if o.Role == RoleWorker {
 			if srv := newWorkerHTTP(o, reg); srv != nil {
 				parts = append(parts, srv)

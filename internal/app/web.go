@@ -20,6 +20,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/ops"
 	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/jobs"
 	"github.com/dedesales/exchange-connector/webhooks"
 )
 
@@ -70,7 +71,8 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
-	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Metrics: m, Logger: o.Log})
+	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, Rematcher: &jobs.Rematcher{Enqueuer: queue},
+		RatePerSecond: o.Config.APIRatePerSecond, Metrics: m, Logger: o.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/jobs"
 )
 
-// newWorker returns the job side: the asynq server with every handler, and
-// the periodic subscription upkeep.
-func newWorker(o Options, redisOpt asynq.RedisConnOpt, p *jobs.Processor, queue *asynq.Client) func(context.Context) error {
+// newWorker returns the job side: the asynq server with every handler, the
+// periodic subscription upkeep and the CRM webhooks' dispatcher tick.
+func newWorker(o Options, redisOpt asynq.RedisConnOpt, p *jobs.Processor, hooks *crmhook.Service, queue *asynq.Client) func(context.Context) error {
 	concurrency := o.WorkerConcurrency
 	if concurrency == 0 {
 		concurrency = 20
@@ -42,10 +43,12 @@ func newWorker(o Options, redisOpt asynq.RedisConnOpt, p *jobs.Processor, queue 
 	})
 	mux := asynq.NewServeMux()
 	jobs.Register(mux, p)
+	hooks.Register(mux)
 	return func(ctx context.Context) error {
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
+		go crmhook.RunTicker(ctx, queue, crmhook.DispatchEvery, jobs.QueueCritical, o.Log)
 		jobs.RunUpkeep(ctx, queue, every, o.Log)
 		srv.Shutdown()
 		return nil

@@ -80,6 +80,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.opsCommand(),
 		a.apikeyCommand(),
 		a.rematchCommand(),
+		a.webhookCommand(),
 	)
 	return root
 }

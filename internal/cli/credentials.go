@@ -236,8 +236,9 @@ func (a *app) credentialsResealCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "reseal",
 		Short: "Seal the stored secrets again under the current master key (after a master key rotation)",
-		Long: "Opens every active credential with the master key or one of previous_master_key_files and seals\n" +
-			"those opened with a previous key again under master_key_file, so that the previous key can be retired.",
+		Long: "Opens every active credential and every CRM webhook's signing secret with the master key or one of\n" +
+			"previous_master_key_files and seals those opened with a previous key again under master_key_file, so\n" +
+			"that the previous key can be retired.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -274,7 +275,7 @@ func (a *app) credentialsResealCommand() *cobra.Command {
 				fmt.Fprintf(a.stdout, "credential %d sealed under %s\n", c.ID, ring.Current)
 			}
 			fmt.Fprintf(a.stdout, "%d of %d active credentials resealed\n", resealed, len(creds))
-			return nil
+			return a.resealWebhooks(ctx, st, ring)
 		},
 	}
 }

@@ -87,6 +87,9 @@ type Metrics struct {
 	// DocumentsGuarded counts attachments renamed or left out by the filing
 	// job for safety or size, by reason (Guard*).
 	DocumentsGuarded *prometheus.CounterVec
+	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
+	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
+	CRMWebhookDeliveries *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -157,12 +160,17 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "documents", Name: "guarded_total",
 		Help: "Attachments renamed or not filed for safety or size, by reason (blocked_type: filed as ….blocked; unsafe_link: cloud link not filed; too_large: above max_attachment_bytes, not filed).",
 	}, []string{"reason"})
+	m.CRMWebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
+		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
+	}, []string{"outcome"})
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
 		m.DocumentsGuarded,
+		m.CRMWebhookDeliveries,
 	)
 	return m
 }

@@ -1,10 +1,12 @@
 package ops
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -24,7 +26,24 @@ type statusPage struct {
 	Secrets   []secretRow
 	Alerts    []OpenAlert
 	AlertsErr string
+	Webhooks  []webhookRow
 	Decisions decisionList
+}
+
+// webhookLister lists the CRM's webhook endpoints; *store.Store is one.
+// Optional, so that the Store interface (and its fakes) need not change.
+type webhookLister interface {
+	WebhookEndpoints(ctx context.Context) ([]store.WebhookEndpoint, error)
+}
+
+// webhookRow is one CRM webhook endpoint.
+type webhookRow struct {
+	ID          int64
+	URL, Events string
+	Failing     bool
+	State       string // "ok", "no delivery yet" or "failing for …"
+	LastSuccess string
+	LastError   string
 }
 
 // mailboxRow is one line of the mailbox table.
@@ -87,6 +106,15 @@ func (h *Handler) status(c echo.Context) error {
 			data.AlertsErr = err.Error()
 		}
 	}
+	if wl, ok := h.deps.Store.(webhookLister); ok {
+		eps, err := wl.WebhookEndpoints(ctx)
+		if err != nil {
+			return fmt.Errorf("ops: status: %w", err)
+		}
+		for _, ep := range eps {
+			data.Webhooks = append(data.Webhooks, webhookRowOf(now, ep))
+		}
+	}
 	if data.Decisions, err = h.decisionList(c, 10); err != nil {
 		return err
 	}
@@ -124,6 +152,19 @@ func mailboxRowOf(now time.Time, mb store.Mailbox, subOf map[int64]store.Subscri
 			r.Ignored += n.N
 			r.IgnoredBy = append(r.IgnoredBy, store.Count{Label: n.Reason, N: n.N})
 		}
+	}
+	return r
+}
+
+func webhookRowOf(now time.Time, ep store.WebhookEndpoint) webhookRow {
+	r := webhookRow{ID: ep.ID, URL: ep.URL, Events: strings.ReplaceAll(ep.EventsList, ",", ", "), State: "ok",
+		LastSuccess: ago(now, ep.LastSuccessAt), LastError: ep.LastError}
+	switch {
+	case ep.FailingSince != nil:
+		r.Failing = true
+		r.State = "failing for " + roughDuration(now.Sub(*ep.FailingSince)) + " (since " + timeFmt(*ep.FailingSince) + ")"
+	case ep.LastSuccessAt == nil:
+		r.State = "no delivery yet"
 	}
 	return r
 }

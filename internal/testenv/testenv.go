@@ -17,6 +17,7 @@ import (
 // Redis databases, one per test package.
 const (
 	RedisDBJobs      = 7
+	RedisDBCRMHook   = 8
 	RedisDBAPI       = 9
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11
