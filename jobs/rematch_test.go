@@ -114,7 +114,7 @@ type rematchFixture struct {
 	now   time.Time
 }
 
-func newRematchFixture(t *testing.T, st *store.Store) *rematchFixture {
+func newRematchFixture(t testing.TB, st *store.Store) *rematchFixture {
 	t.Helper()
 	ctx := context.Background()
 	crm := &crmfile.File{

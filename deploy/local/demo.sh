@@ -83,6 +83,9 @@ say ""
 say "== connector check (SMTP is not configured in the demo, so that line fails)"
 "$connector" check || true
 
+# The CRM's side: API key, feed, webhooks, a contact added through the API.
+. "$root/deploy/local/demo-crm.sh"
+
 seconds=${DEMO_STREAM_SECONDS:-45}
 say ""
 say "== new mails arrive live from the simulator; a second report in $seconds s"
@@ -93,6 +96,8 @@ cat <<INFO
   Status page:     http://127.0.0.1:$web_port/ops/        (password: $ops_password)
   Queue dashboard: http://127.0.0.1:$web_port/ops/queues/
   Metrics:         http://127.0.0.1:$metrics_port/metrics   (internal listener, metrics_listen)
+  CRM API:         http://127.0.0.1:$web_port/api/v1/openapi.yaml   (key: $token)
+  Webhooks seen:   $demo/webhooks.jsonl
   Simulator state: https://127.0.0.1:$sim_port/_sim/state
   Why is a mail (not) in the CRM?  CONNECTOR_DATABASE_URL=$CONNECTOR_DATABASE_URL bin/connector explain <message id>
 INFO
