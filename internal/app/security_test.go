@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,13 +33,7 @@ func (s *stack) post(t *testing.T, path string, items ...map[string]any) {
 // metric reads one line of the connector's /metrics.
 func (s *stack) metric(t *testing.T, prefix string) string {
 	t.Helper()
-	resp, err := http.Get(s.cfg.PublicURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(s.getInternal(t, "/metrics"), "\n") {
 		if strings.HasPrefix(line, prefix) {
 			return line
 		}
