@@ -139,13 +139,13 @@ func (p *Processor) folderPath(ctx context.Context, mb store.Mailbox, folderID s
 		}
 		p.folders.put(mb.EmployeeID, tree)
 	}
-	if path, ok := store.FolderPath(tree, folderID); ok {
+	if path, ok := folderTree(tree).Path(folderID); ok {
 		return path, nil
 	}
 	if tree, err = p.refreshFolders(ctx, mb); err != nil {
 		return nil, err
 	}
-	if path, ok := store.FolderPath(tree, folderID); ok {
+	if path, ok := folderTree(tree).Path(folderID); ok {
 		return path, nil
 	}
 	// Not below msgfolderroot (e.g. a search folder): treat as a user folder.

@@ -57,7 +57,7 @@ type Prepared struct {
 
 // Prepare applies rules 1–4.
 func Prepare(in *Input) Prepared {
-	if excludedFolder(in.Folder) {
+	if ExcludedFolder(in.Folder) {
 		return done(ignored(ReasonExcludedFolder, "", nil))
 	}
 	if in.Message.IsDraft {
@@ -89,26 +89,6 @@ func Prepare(in *Input) Prepared {
 // done wraps a final decision.
 func done(d Decision) Prepared {
 	return Prepared{Done: true, Decision: d, Direction: d.Direction, Candidates: d.Candidates}
-}
-
-// excludedFolder reports whether the top-level folder is a well-known folder
-// other than inbox and sentitems. Leading msgfolderroot entries are skipped
-// in case the caller included the root.
-func excludedFolder(path []model.FolderRef) bool {
-	wk := topWellKnown(path)
-	return wk != "" && !strings.EqualFold(wk, "inbox") && !strings.EqualFold(wk, "sentitems")
-}
-
-// topWellKnown returns the well-known name of the top-level folder, "" for a
-// user folder or an empty path.
-func topWellKnown(path []model.FolderRef) string {
-	for _, f := range path {
-		if strings.EqualFold(f.WellKnownName, "msgfolderroot") || strings.EqualFold(f.WellKnownName, "root") {
-			continue
-		}
-		return strings.TrimSpace(f.WellKnownName)
-	}
-	return ""
 }
 
 // direction applies rule 2 to a considered folder; sender is normalised.
