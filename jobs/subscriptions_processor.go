@@ -15,13 +15,6 @@ import (
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
-// Lifecycle events Graph sends (DESIGN §6).
-const (
-	EventReauthorizationRequired = "reauthorizationRequired"
-	EventSubscriptionRemoved     = "subscriptionRemoved"
-	EventMissed                  = "missed"
-)
-
 // HandleEnsureSubscriptions runs periodically: every syncable mailbox gets a
 // subscription (created, then a catch-up sync), subscriptions close to
 // expiry are renewed (recreated when Graph lost them), those of mailboxes
@@ -150,11 +143,20 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
-	switch pl.Event {
-	case EventMissed:
+	event, known := model.ParseLifecycleEvent(pl.Event)
+	if !known {
+		// A newer intake, or a hand-made task: nothing this worker can do.
+		log.Warn("unknown lifecycle event dropped", "unknown_event", pl.Event)
+		if p.Metrics != nil {
+			p.Metrics.UnknownLifecycleEvents.Inc()
+		}
+		return nil
+	}
+	switch event {
+	case model.EventMissed:
 		log.Info("notifications were missed; syncing")
 		return p.enqueueSync(ctx, mb.EmployeeID, "missed")
-	case EventReauthorizationRequired:
+	case model.EventReauthorizationRequired:
 		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
 			return nil
 		}
@@ -167,13 +169,18 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 		}
 		log.Info("subscription reauthorized")
 		return nil
-	case EventSubscriptionRemoved:
+	case model.EventSubscriptionRemoved:
 		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
 			return nil
 		}
 		return p.recreate(ctx, mb, log)
 	default:
-		log.Warn("unknown lifecycle event dropped")
+		// Parsed but not handled here: model names an event jobs has not
+		// learned yet.
+		log.Warn("unhandled lifecycle event dropped", "unknown_event", pl.Event)
+		if p.Metrics != nil {
+			p.Metrics.UnknownLifecycleEvents.Inc()
+		}
 		return nil
 	}
 }

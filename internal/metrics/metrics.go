@@ -63,6 +63,10 @@ type Metrics struct {
 	SubscriptionExpiry *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
+	// UnknownLifecycleEvents counts lifecycle tasks the worker dropped
+	// because it does not know their event (the intake counts its own in
+	// WebhookDropped{reason="unknown_event"}); the name is in the log.
+	UnknownLifecycleEvents prometheus.Counter
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -124,6 +128,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
+	m.UnknownLifecycleEvents = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "unknown_lifecycle_events_total",
+		Help: "Lifecycle tasks dropped by the worker because their event is unknown.",
+	})
+	reg.MustRegister(m.UnknownLifecycleEvents)
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,

@@ -16,6 +16,7 @@ import (
 
 // Redis databases, one per test package.
 const (
+	RedisDBQueue     = 9
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11
 	RedisDBCLI       = 12
