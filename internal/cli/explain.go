@@ -7,6 +7,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
+	"github.com/dedesales/exchange-connector/internal/ops"
 	"github.com/dedesales/exchange-connector/jobs"
 )
 
@@ -34,7 +35,7 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprint(a.stdout, d.Explain())
+				fmt.Fprint(a.stdout, ops.ExplainDecision(d))
 			}
 			return nil
 		},
