@@ -14,23 +14,9 @@ type Input struct {
 	Mailbox        string            // owner's mailbox SMTP address
 	OwnerAddresses []string          // further addresses of the owner (employee e-mail)
 	Folder         []model.FolderRef // path below msgfolderroot, top-level first
-	Settings       model.Settings
-	// EmployeeAddresses are all employees' e-mails and mailboxes; they are
-	// never candidates.
-	EmployeeAddresses []string
-	// Rules, when set, is the compiled form of Settings and
-	// EmployeeAddresses (see NewRules) and is used instead of them. Callers
-	// that decide many messages should set it; when nil, every call
-	// compiles the settings again.
+	// Rules are the compiled settings and employee addresses (NewRules);
+	// required. Build them once per settings change, not per message.
 	Rules *Rules
-}
-
-// rules returns the compiled rules of in.
-func (in *Input) rules() *Rules {
-	if in.Rules != nil {
-		return in.Rules
-	}
-	return NewRules(in.Settings, in.EmployeeAddresses)
 }
 
 // Prepared is the result of rules 1–4. When Done, Decision holds the final
@@ -51,8 +37,6 @@ type Prepared struct {
 	// (full_match_domains) domains, which rule 6 never compares by domain:
 	// look up customers whose e-mail domain or extra domain equals each.
 	Domains []string
-
-	rules *Rules
 }
 
 // Prepare applies rules 1–4.
@@ -63,17 +47,15 @@ func Prepare(in *Input) Prepared {
 	if in.Message.IsDraft {
 		return done(ignored(ReasonDraft, "", nil))
 	}
-	r := in.rules()
-	var o owner
-	o.init(in.Mailbox, in.OwnerAddresses)
+	r := in.Rules
+	o := newOwner(in.Mailbox, in.OwnerAddresses)
 	sender, _ := address.Normalize(senderAddress(&in.Message))
-	dir := direction(in.Folder, &o, sender)
-	p := Prepared{Direction: dir, rules: r}
-	var spare []string
+	dir := direction(in.Folder, o, sender)
+	p := Prepared{Direction: dir}
 	if dir == DirectionInbound {
-		p.Candidates, spare = collect(&o, r, sender)
+		p.Candidates = collect(o, r, sender)
 	} else {
-		p.Candidates, spare = collect(&o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
+		p.Candidates = collect(o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
 	}
 	if len(p.Candidates) == 0 {
 		return done(ignored(ReasonInternal, dir, p.Candidates))
@@ -82,7 +64,7 @@ func Prepare(in *Input) Prepared {
 	if len(p.Addresses) == 0 {
 		return done(ignored(ReasonIgnoredDomain, dir, p.Candidates))
 	}
-	p.Domains = lookupDomains(r, p.Addresses, spare)
+	p.Domains = lookupDomains(r, p.Addresses)
 	return p
 }
 
@@ -92,7 +74,7 @@ func done(d Decision) Prepared {
 }
 
 // direction applies rule 2 to a considered folder; sender is normalised.
-func direction(path []model.FolderRef, o *owner, sender string) string {
+func direction(path []model.FolderRef, o owner, sender string) string {
 	switch wk := topWellKnown(path); {
 	case strings.EqualFold(wk, "inbox"):
 		return DirectionInbound
