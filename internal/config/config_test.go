@@ -3,8 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -137,6 +140,61 @@ func TestExampleFileDocumentsEveryKeyWithItsDefault(t *testing.T) {
 	for key := range toMap(Defaults()) {
 		if !strings.Contains(string(data), "\n"+key+":") {
 			t.Errorf("%s does not document %s", path, key)
+		}
+	}
+}
+
+// The keys follow from Config's tags: every field is a key exactly once,
+// `config show` lists each, and none is refused as unknown.
+func TestKeysFollowTheStruct(t *testing.T) {
+	n := reflect.TypeFor[Config]().NumField()
+	m := toMap(Defaults())
+	if len(fields()) != n || len(m) != n {
+		t.Fatalf("%d fields, %d keys, %d map entries: a koanf tag is missing or repeated", n, len(fields()), len(m))
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if err := checkKeys(keys); err != nil {
+		t.Error(err)
+	}
+	c := Defaults()
+	shown := c.Redacted()
+	for _, f := range fields() {
+		if _, ok := shown[f.key]; !ok {
+			t.Errorf("config show lacks %s", f.key)
+		}
+	}
+	// Every key can be set from the environment and lands in its field.
+	env := []string{"CONNECTOR_SMTP_PORT=2525", "CONNECTOR_OPS_QUEUES_WRITABLE=true", "CONNECTOR_SMTP_TIMEOUT=5s", "CONNECTOR_PUBLIC_URL=https://c.example"}
+	got, err := Load("", environ(env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SMTPPort != 2525 || !got.OpsQueuesWritable || got.SMTPTimeout != 5*time.Second || got.PublicURL != "https://c.example" {
+		t.Errorf("environment not applied: %+v", got)
+	}
+}
+
+// Validate names keys that exist, so that a renamed field cannot leave a
+// message about a key nobody can set.
+func TestValidateNamesKnownKeys(t *testing.T) {
+	c := Config{DatabaseURL: "mysql://x", RedisURL: "http://x", Listen: "x", PublicURL: "ftp://x", GraphURL: "http://x",
+		AuthorityURL: "x", ExtraCAFile: "/does/not/exist", DocumentsURL: "ftp://x", LogLevel: "loud", LogFormat: "xml",
+		TLSCertFile: "c.pem", SMTPTLS: "ssl", SMTPPort: -1, SMTPHost: "mail"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken configuration")
+	}
+	known := toMap(Config{})
+	named := regexp.MustCompile(`config: (\w+) \(`).FindAllStringSubmatch(err.Error(), -1)
+	if len(named) < 14 {
+		t.Errorf("only %d problems reported:\n%v", len(named), err)
+	}
+	for _, m := range named {
+		if _, ok := known[m[1]]; !ok {
+			t.Errorf("Validate names the unknown key %q", m[1])
 		}
 	}
 }
