@@ -104,7 +104,7 @@ func TestUnknownLifecycleEventIsCountedAndLogged(t *testing.T) {
 	if got := testutil.ToFloat64(p.Metrics.UnknownLifecycleEvents); got != 1 {
 		t.Errorf("unknown_lifecycle_events_total = %v, want 1", got)
 	}
-	if logs := p.log.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "unknown_event=subscriptionPaused") {
+	if logs := p.log.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "unknown lifecycle event dropped") || !strings.Contains(logs, "event=subscriptionPaused") {
 		t.Errorf("no warning naming the event:\n%s", logs)
 	}
 }

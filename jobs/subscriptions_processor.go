@@ -143,15 +143,7 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
-	event, known := model.ParseLifecycleEvent(pl.Event)
-	if !known {
-		// A newer intake, or a hand-made task: nothing this worker can do.
-		log.Warn("unknown lifecycle event dropped", "unknown_event", pl.Event)
-		if p.Metrics != nil {
-			p.Metrics.UnknownLifecycleEvents.Inc()
-		}
-		return nil
-	}
+	event, _ := model.ParseLifecycleEvent(pl.Event) // "" when unknown
 	switch event {
 	case model.EventMissed:
 		log.Info("notifications were missed; syncing")
@@ -175,9 +167,8 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 		}
 		return p.recreate(ctx, mb, log)
 	default:
-		// Parsed but not handled here: model names an event jobs has not
-		// learned yet.
-		log.Warn("unhandled lifecycle event dropped", "unknown_event", pl.Event)
+		// Not an event this worker knows (a newer intake, a hand-made task).
+		log.Warn("unknown lifecycle event dropped") // the name is in the event attribute
 		if p.Metrics != nil {
 			p.Metrics.UnknownLifecycleEvents.Inc()
 		}

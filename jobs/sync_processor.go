@@ -58,14 +58,12 @@ func (p *Processor) HandleSyncMailbox(ctx context.Context, t *asynq.Task) error 
 // considered returns the folders whose mail may be imported, as
 // match.ExcludedFolder decides for a notified message's folder.
 func considered(tree []store.Folder) []store.Folder {
-	ids := folderTree(tree).Considered(mailFolders(tree))
-	out := make([]store.Folder, 0, len(ids))
-	byID := make(map[string]store.Folder, len(tree))
+	ft := folderTree(tree)
+	var out []store.Folder
 	for _, f := range tree {
-		byID[f.ID] = f
-	}
-	for _, id := range ids {
-		out = append(out, byID[id])
+		if ft.Considered(f.ID) {
+			out = append(out, f)
+		}
 	}
 	return out
 }

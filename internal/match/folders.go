@@ -86,18 +86,13 @@ func (t FolderTree) Path(folderID string) (path []model.FolderRef, ok bool) {
 	return nil, false
 }
 
-// Considered returns the IDs of the folders whose mail may be imported (not
-// ExcludedFolder), in the order of folders; msgfolderroot itself and folders
-// not below it are left out.
-func (t FolderTree) Considered(folders []model.MailFolder) []string {
-	var out []string
-	for _, f := range folders {
-		if isMsgFolderRoot(f.WellKnownName) {
-			continue
-		}
-		if path, ok := t.Path(f.ID); ok && !ExcludedFolder(path) {
-			out = append(out, f.ID)
-		}
+// Considered reports whether the mail of a folder may be imported: it is
+// below msgfolderroot (not the root itself) and not ExcludedFolder. The
+// delta sync walks exactly these folders.
+func (t FolderTree) Considered(folderID string) bool {
+	if f, found := t[folderID]; !found || isMsgFolderRoot(f.WellKnownName) {
+		return false
 	}
-	return out
+	path, ok := t.Path(folderID)
+	return ok && !ExcludedFolder(path)
 }
