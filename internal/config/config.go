@@ -33,7 +33,7 @@ const DefaultFile = "configs/connector.yaml"
 //
 // Adding a key is one field here: its koanf tag names it, its default tag
 // (omitted for the zero value) gives the default as the YAML file would
-// spell it. The known keys, the defaults, `config show` and the check for
+// spell it (a []string: comma-separated, as in the environment). The known keys, the defaults, `config show` and the check for
 // unknown keys all follow from the struct; document the key in
 // configs/connector.example.yaml (a test insists) and check its value in
 // Validate when it can be wrong.
@@ -82,22 +82,32 @@ type Config struct {
 // Defaults returns the configuration used when nothing else is set: the
 // default tags of Config, decoded as a YAML file's values would be.
 func Defaults() Config {
+	var c Config
+	if err := decodeDefaults(fields(), &c); err != nil {
+		// A default tag that does not parse: a programming error, caught by the tests.
+		panic(fmt.Sprintf("config: defaults: %v", err))
+	}
+	return c
+}
+
+// decodeDefaults decodes the default tags of fs into out, a pointer to
+// their struct. A list without a default is empty, not nil, as the example
+// file's [] loads.
+func decodeDefaults(fs []field, out any) error {
 	m := make(map[string]any)
-	for _, f := range fields() {
-		if f.def != "" {
+	for _, f := range fs {
+		switch {
+		case f.list:
+			m[f.key] = splitList(f.def)
+		case f.def != "":
 			m[f.key] = f.def
 		}
 	}
 	k := koanf.New(".")
-	var c Config
-	err := k.Load(confmap.Provider(m, "."), nil)
-	if err == nil {
-		err = unmarshal(k, &c)
+	if err := k.Load(confmap.Provider(m, "."), nil); err != nil {
+		return err
 	}
-	if err != nil { // a default tag that does not parse: a programming error, caught by the tests
-		panic(fmt.Sprintf("config: defaults: %v", err))
-	}
-	return c
+	return k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf"})
 }
 
 // Load reads the configuration. path is the YAML file; an empty path means
@@ -124,7 +134,8 @@ func Load(path string, environ func() []string) (*Config, error) {
 		Prefix:      EnvPrefix,
 		EnvironFunc: environ,
 		TransformFunc: func(key, value string) (string, any) {
-			return strings.ToLower(strings.TrimPrefix(key, EnvPrefix)), value
+			key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
+			return key, envValue(fields(), key, value)
 		},
 	})
 	if err := k.Load(envProvider, nil); err != nil {
@@ -134,7 +145,7 @@ func Load(path string, environ func() []string) (*Config, error) {
 		return nil, err
 	}
 	var c Config
-	if err := unmarshal(k, &c); err != nil {
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
@@ -249,21 +260,19 @@ func (c *Config) Database() (driver, dsn string, err error) {
 	}
 }
 
-// unmarshal decodes the loaded keys into c.
-func unmarshal(k *koanf.Koanf, c *Config) error {
-	return k.UnmarshalWithConf("", c, koanf.UnmarshalConf{Tag: "koanf"})
-}
-
 // field is one configuration key: a field of Config.
 type field struct {
 	key   string // the koanf tag
 	def   string // the default tag
+	list  bool   // a []string: comma-separated in the environment and the default tag
 	index int    // in Config
 }
 
 // fields lists the keys of Config, read from its tags once.
-var fields = sync.OnceValue(func() []field {
-	t := reflect.TypeFor[Config]()
+var fields = sync.OnceValue(func() []field { return readFields(reflect.TypeFor[Config]()) })
+
+// readFields lists the keys of a configuration struct.
+func readFields(t reflect.Type) []field {
 	out := make([]field, 0, t.NumField())
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -271,10 +280,33 @@ var fields = sync.OnceValue(func() []field {
 		if key == "" {
 			panic("config: field " + sf.Name + " has no koanf tag")
 		}
-		out = append(out, field{key: key, def: sf.Tag.Get("default"), index: i})
+		list := sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.String
+		out = append(out, field{key: key, def: sf.Tag.Get("default"), list: list, index: i})
 	}
 	return out
-})
+}
+
+// envValue converts an environment variable's value for its key: a list is
+// comma-separated, everything else is decoded like the YAML file's values.
+func envValue(fs []field, key, value string) any {
+	for _, f := range fs {
+		if f.key == key && f.list {
+			return splitList(value)
+		}
+	}
+	return value
+}
+
+// splitList splits a comma-separated list, dropping blanks; never nil.
+func splitList(s string) []string {
+	out := []string{}
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
 
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {

@@ -198,3 +198,29 @@ func TestValidateNamesKnownKeys(t *testing.T) {
 		}
 	}
 }
+
+// Lists ([]string keys) need no code of their own either: comma-separated
+// in a default tag and in the environment, empty (not nil) by default.
+func TestListKeys(t *testing.T) {
+	type conf struct {
+		Files []string      `koanf:"files"`
+		Hosts []string      `koanf:"hosts" default:"a.example, b.example"`
+		N     int           `koanf:"n" default:"3"`
+		Wait  time.Duration `koanf:"wait" default:"1m"`
+	}
+	fs := readFields(reflect.TypeFor[conf]())
+	var c conf
+	if err := decodeDefaults(fs, &c); err != nil {
+		t.Fatal(err)
+	}
+	want := conf{Files: []string{}, Hosts: []string{"a.example", "b.example"}, N: 3, Wait: time.Minute}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("defaults (-want +got)\n%s", diff)
+	}
+	if got := envValue(fs, "files", " /k/old.key,,/k/older.key "); !cmp.Equal(got, []string{"/k/old.key", "/k/older.key"}) {
+		t.Errorf("list from the environment: %#v", got)
+	}
+	if got := envValue(fs, "n", "7"); got != "7" {
+		t.Errorf("plain value from the environment: %#v", got)
+	}
+}
