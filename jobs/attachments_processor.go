@@ -17,6 +17,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/subject"
@@ -104,7 +105,7 @@ func (p *Processor) HandleFileAttachments(ctx context.Context, t *asynq.Task) er
 			Customer: documents.Customer{ID: customer.ID, Number: customer.Number, Name: customer.Name},
 			Mail: documents.Mail{ID: strconv.FormatInt(pl.ActivityID, 10), Date: pl.Date, SenderName: pl.SenderName,
 				SenderAddress: pl.SenderAddress, BaseSubject: base},
-			SkipInline: settings.SkipInlineAttachments, Location: p.Location,
+			SkipInline: settings.SkipInlineAttachments, Location: p.Location, Blocked: settings.DocumentsBlocked,
 		}}
 	if err := f.run(ctx, atts); err != nil {
 		return p.filingFailure(ctx, mb, pl, err, log)
@@ -221,17 +222,37 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 			}
 			continue
 		}
-		if max := f.settings.MaxAttachmentBytes; max > 0 && a.Size > max {
-			note := fmt.Sprintf("attachment %q (%d bytes) not filed: above max_attachment_bytes (%d)", a.Name, a.Size, max)
-			f.log.Warn(note)
-			if err := f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+		var shortcut string
+		if a.Kind == model.AttachmentReference {
+			var bad error
+			if shortcut, bad = documents.InternetShortcut(a.SourceURL); bad != nil {
+				// The address is not logged: a sharing link may carry an access key.
+				if err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardUnsafeLink, Attachment: a.Name,
+					Note: fmt.Sprintf("cloud link %q not filed: %v", a.Name, bad)}); err != nil {
+					return "", err
+				}
+				continue
+			}
+		}
+		limit := f.settings.MaxAttachmentBytes // 0: no limit
+		if limit > 0 && a.Size > limit {
+			if err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardTooLarge, Attachment: a.Name,
+				Note: fmt.Sprintf("attachment %q (%d bytes) not filed: above max_attachment_bytes (%d)", a.Name, a.Size, limit)}); err != nil {
 				return "", err
 			}
 			continue
 		}
-		size, sum, err := f.spool(ctx, a, func(file *os.File, size int64, sum string) error {
+		size, sum, err := f.spool(ctx, a, shortcut, limit, func(file *os.File, size int64, sum string) error {
 			return f.put(ctx, pl.Path, file, size, sum, a)
 		})
+		if errors.Is(err, errTooLarge) {
+			// Graph declared a smaller size than it sent; the spool stopped at the cap.
+			if err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardTooLarge, Attachment: a.Name,
+				Note: fmt.Sprintf("attachment %q not filed: its content is above max_attachment_bytes (%d) although Graph gave its size as %d bytes", a.Name, limit, a.Size)}); err != nil {
+				return "", err
+			}
+			continue
+		}
 		if errors.Is(err, errTaken) {
 			return pl.Path, nil
 		}
@@ -245,11 +266,42 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 			return "", err
 		}
 		f.log.Info("attachment filed", "path", pl.Path, "bytes", size)
+		if pl.Blocked != "" {
+			// Recorded once: a retry skips the filed attachment above.
+			err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardBlockedType, Attachment: a.Name, Path: pl.Path,
+				Note: fmt.Sprintf("attachment %q filed as %q: its type (%s) is blocked by documents_blocked_extensions", a.Name, pathBase(pl.Path), pl.Blocked)})
+			if err != nil {
+				return "", err
+			}
+		}
 	}
 	return "", nil
 }
 
-var errTaken = errors.New("path taken by another file")
+// FilingEvent is an attachment the filing job renamed or left out for
+// safety or size: what belongs on the decision's record.
+type FilingEvent struct {
+	Reason     string // metrics.Guard*: blocked_type, unsafe_link, too_large
+	Attachment string // its name as Graph gave it
+	Path       string // where it was filed; "" when it was not filed
+	Note       string // what happened and why, for people
+}
+
+// guarded logs ev, counts it and records it on the decision. It is the one
+// place that records these events, so the decision history (issue 14 #8)
+// replaces AddDecisionNote here only.
+func (f *filing) guarded(ctx context.Context, ev FilingEvent) error {
+	f.log.Warn(ev.Note, "reason", ev.Reason, "attachment", ev.Attachment, "path", ev.Path)
+	if f.p.Metrics != nil {
+		f.p.Metrics.DocumentsGuarded.WithLabelValues(ev.Reason).Inc()
+	}
+	return f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, ev.Note)
+}
+
+var (
+	errTaken    = errors.New("path taken by another file")
+	errTooLarge = errors.New("attachment above max_attachment_bytes")
+)
 
 // put uploads a spooled file unless the same content is already there.
 func (f *filing) put(ctx context.Context, path string, file *os.File, size int64, sum string, a model.Attachment) error {
@@ -272,8 +324,12 @@ func (f *filing) put(ctx context.Context, path string, file *os.File, size int64
 
 // spool streams the attachment into a temporary file (never into memory),
 // so that its exact size and SHA-256 are known before the upload, as
-// Nextcloud's OC-Checksum wants. A cloud link becomes a .url shortcut.
-func (f *filing) spool(ctx context.Context, a model.Attachment, use func(*os.File, int64, string) error) (int64, string, error) {
+// Nextcloud's OC-Checksum wants. A cloud link becomes the .url shortcut
+// given (documents.InternetShortcut). With limit > 0 (max_attachment_bytes)
+// at most limit+1 bytes are read: Graph's declared size is the sender's
+// word, and a larger body must not fill the spool's disk. Above limit, spool
+// returns errTooLarge and the temporary file is removed.
+func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string, limit int64, use func(*os.File, int64, string) error) (int64, string, error) {
 	tmp, err := os.CreateTemp(f.p.SpoolDir, "attachment-*")
 	if err != nil {
 		return 0, "", fmt.Errorf("spooling attachment: %w", err)
@@ -282,7 +338,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, use func(*os.Fil
 	defer tmp.Close()
 	var src io.Reader
 	if a.Kind == model.AttachmentReference {
-		src = strings.NewReader("[InternetShortcut]\r\nURL=" + a.SourceURL + "\r\n")
+		src = strings.NewReader(shortcut)
 	} else {
 		body, err := f.p.Files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
 		if err != nil {
@@ -291,10 +347,16 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, use func(*os.Fil
 		defer body.Close()
 		src = body
 	}
+	if limit > 0 {
+		src = io.LimitReader(src, limit+1)
+	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
 		return 0, "", fmt.Errorf("spooling attachment %q: %w", a.Name, err)
+	}
+	if limit > 0 && n > limit {
+		return n, "", errTooLarge
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return 0, "", err

@@ -78,6 +78,10 @@ func newTestProcessor(t *testing.T, g Graph) testProcessor {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tasks below name subscription s1: the mailbox's current one.
+	if err := s.SaveSubscription(context.Background(), 1, model.Subscription{ID: "s1", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	logs := new(syncBuffer)
 	p := NewProcessor(Deps{Store: s, Graph: g, Metrics: metrics.New(prometheus.NewRegistry()),
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
@@ -101,8 +105,8 @@ func TestUnknownLifecycleEventIsCountedAndLogged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("HandleLifecycle = %v, want the task dropped", err)
 	}
-	if got := testutil.ToFloat64(p.Metrics.UnknownLifecycleEvents); got != 1 {
-		t.Errorf("unknown_lifecycle_events_total = %v, want 1", got)
+	if got := testutil.ToFloat64(p.Metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent)); got != 1 {
+		t.Errorf("tasks_dropped_total{unknown_event} = %v, want 1", got)
 	}
 	if logs := p.log.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "unknown lifecycle event dropped") || !strings.Contains(logs, "event=subscriptionPaused") {
 		t.Errorf("no warning naming the event:\n%s", logs)

@@ -143,7 +143,7 @@ func (p *Processor) checkMailboxes(ctx context.Context, now time.Time) error {
 		case err == nil:
 			p.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
 			if p.Metrics != nil {
-				p.Metrics.SubscriptionExpiry.WithLabelValues(mb.Address).Set(sub.ExpiresAt.Sub(now).Seconds())
+				p.Metrics.SetSubscriptionExpiry(mb.EmployeeID, sub.ExpiresAt.Sub(now).Seconds())
 			}
 		}
 		times, err := p.Store.RecentMailTimes(ctx, mb.EmployeeID, 30)

@@ -32,6 +32,9 @@ func (p *Processor) HandleProcessMessage(ctx context.Context, t *asynq.Task) err
 	if err != nil || !ok {
 		return err
 	}
+	if ok, err := p.fromCurrentSubscription(ctx, TypeProcessMessage, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+		return err
+	}
 	if _, done := p.touched.get(pl.SubscriptionID); !done {
 		if err := p.Store.TouchSubscription(ctx, pl.SubscriptionID, pl.NotifiedAt); err != nil {
 			log.Warn("recording the notification time failed", slog.Any("error", err))

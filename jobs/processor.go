@@ -86,6 +86,9 @@ type Processor struct {
 	mailboxes *ttlCache[int64, store.Mailbox]
 	folders   *ttlCache[int64, []store.Folder]
 	touched   *ttlCache[string, bool]
+	// subscriptions confirms that a notification's subscription is the
+	// mailbox's current one (subscription_check.go).
+	subscriptions *subscriptionGate
 }
 
 const (
@@ -119,7 +122,8 @@ func NewProcessor(d Deps) *Processor {
 		}
 	}
 	return &Processor{Deps: d, mailboxes: newTTLCache[int64, store.Mailbox](mailboxTTL),
-		folders: newTTLCache[int64, []store.Folder](foldersTTL), touched: newTTLCache[string, bool](touchEvery)}
+		folders: newTTLCache[int64, []store.Folder](foldersTTL), touched: newTTLCache[string, bool](touchEvery),
+		subscriptions: newSubscriptionGate(d.Store.SubscriptionOf)}
 }
 
 // Register adds every task handler to mux.

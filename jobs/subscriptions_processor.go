@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -143,15 +144,17 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
+	// Events about another subscription are forged, or stale (Graph retries
+	// and reorders them, and one already replaced must not be replaced again).
+	if ok, err := p.fromCurrentSubscription(ctx, TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+		return err
+	}
 	event, _ := model.ParseLifecycleEvent(pl.Event) // "" when unknown
 	switch event {
 	case model.EventMissed:
 		log.Info("notifications were missed; syncing")
 		return p.enqueueSync(ctx, mb.EmployeeID, "missed")
 	case model.EventReauthorizationRequired:
-		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
-			return nil
-		}
 		err := p.Graph.ReauthorizeSubscription(ctx, pl.SubscriptionID)
 		if errors.Is(err, grapherr.ErrNotFound) {
 			return p.recreate(ctx, mb, log)
@@ -162,15 +165,12 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 		log.Info("subscription reauthorized")
 		return nil
 	case model.EventSubscriptionRemoved:
-		if !p.isCurrent(ctx, mb, pl.SubscriptionID, log) {
-			return nil
-		}
 		return p.recreate(ctx, mb, log)
 	default:
 		// Not an event this worker knows (a newer intake, a hand-made task).
 		log.Warn("unknown lifecycle event dropped") // the name is in the event attribute
 		if p.Metrics != nil {
-			p.Metrics.UnknownLifecycleEvents.Inc()
+			p.Metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent).Inc()
 		}
 		return nil
 	}
@@ -181,16 +181,4 @@ func (p *Processor) recreate(ctx context.Context, mb store.Mailbox, log *slog.Lo
 		return err
 	}
 	return p.subscribe(ctx, mb, "recreated", log)
-}
-
-// isCurrent reports whether a lifecycle event is about the mailbox's
-// current subscription; events about one already replaced are stale
-// (Graph retries and reorders them) and must not replace it again.
-func (p *Processor) isCurrent(ctx context.Context, mb store.Mailbox, subscriptionID string, log *slog.Logger) bool {
-	row, err := p.Store.SubscriptionOf(ctx, mb.EmployeeID)
-	if err != nil || row.GraphID == subscriptionID || row.Status == store.SubscriptionFailed {
-		return true
-	}
-	log.Info("lifecycle event for a replaced subscription ignored", "current_subscription_id", row.GraphID)
-	return false
 }

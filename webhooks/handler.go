@@ -113,10 +113,18 @@ func New(d Deps) (*Handler, error) {
 	return &Handler{d: d, metrics: promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})}, nil
 }
 
-// Register adds every route of the Handler to e.
+// Register adds the public routes to e: Graph's notification and lifecycle
+// endpoints and /healthz.
 func (h *Handler) Register(e *echo.Echo) {
 	e.POST(PathNotifications, h.handleNotifications, h.observe)
 	e.POST(PathLifecycle, h.handleLifecycle, h.observe)
+	e.GET(PathHealth, h.handleHealth)
+}
+
+// RegisterInternal adds the routes that must not face the internet to e,
+// the server on metrics_listen: /metrics (it describes every mailbox),
+// /readyz (it names the dependencies) and /healthz.
+func (h *Handler) RegisterInternal(e *echo.Echo) {
 	e.GET(PathHealth, h.handleHealth)
 	e.GET(PathReady, h.handleReady, h.observe)
 	e.GET(PathMetrics, h.handleMetrics)

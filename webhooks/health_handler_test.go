@@ -36,7 +36,7 @@ func TestReady(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := newEnvWith(t, &fakeEnqueuer{}, tt.checks...)
 			ev.h.d.ReadyTimeout = 50e6 // 50 ms
-			rec := ev.do(http.MethodGet, PathReady, nil)
+			rec := ev.doInternal(http.MethodGet, PathReady)
 			if rec.Code != tt.wantCode || rec.Body.String() != tt.wantBody {
 				t.Errorf("GET /readyz: %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
 			}
@@ -47,7 +47,7 @@ func TestReady(t *testing.T) {
 func TestReadyWithRealRedis(t *testing.T) {
 	ev := newEnv(t)
 	ev2 := newEnvWith(t, &fakeEnqueuer{}, ReadyCheck{"redis", func(ctx context.Context) error { return ev.rdb.Ping(ctx).Err() }})
-	if rec := ev2.do(http.MethodGet, PathReady, nil); rec.Code != http.StatusOK {
+	if rec := ev2.doInternal(http.MethodGet, PathReady); rec.Code != http.StatusOK {
 		t.Errorf("GET /readyz with Redis up: %d %q", rec.Code, rec.Body.String())
 	}
 }
@@ -56,7 +56,7 @@ func TestMetricsExposed(t *testing.T) {
 	ev := newEnvWith(t, &fakeEnqueuer{})
 	ev.post(t, PathNotifications, fixture(t, "notification-created.json", ev.keys.Generate(1)), http.StatusAccepted)
 	ev.post(t, PathNotifications, fixture(t, "notification-created.json", "forged"), http.StatusAccepted)
-	rec := ev.do(http.MethodGet, PathMetrics, nil)
+	rec := ev.doInternal(http.MethodGet, PathMetrics)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", rec.Code)
 	}
@@ -69,6 +69,29 @@ func TestMetricsExposed(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// /metrics and /readyz are served only on the internal listener; the public
+// one (Graph's, possibly on the internet) keeps just /healthz (security
+// review, issue 14).
+func TestMetricsAndReadinessAreNotPublic(t *testing.T) {
+	ev := newEnvWith(t, &fakeEnqueuer{})
+	for _, path := range []string{PathMetrics, PathReady} {
+		if rec := ev.do(http.MethodGet, path, nil); rec.Code != http.StatusNotFound {
+			t.Errorf("public GET %s: %d, want 404", path, rec.Code)
+		}
+		if rec := ev.doInternal(http.MethodGet, path); rec.Code != http.StatusOK {
+			t.Errorf("internal GET %s: %d, want 200", path, rec.Code)
+		}
+	}
+	for _, do := range []func() int{
+		func() int { return ev.do(http.MethodGet, PathHealth, nil).Code },
+		func() int { return ev.doInternal(http.MethodGet, PathHealth).Code },
+	} {
+		if code := do(); code != http.StatusOK {
+			t.Errorf("GET /healthz: %d", code)
 		}
 	}
 }

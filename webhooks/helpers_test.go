@@ -53,14 +53,15 @@ func testKeys(t testing.TB) clientstate.Keys {
 
 // env is a handler under test with what the tests look at.
 type env struct {
-	e       *echo.Echo
-	h       *Handler
-	reg     *prometheus.Registry
-	m       *metrics.Metrics
-	keys    clientstate.Keys
-	rdb     *redis.Client // nil with a fake enqueuer
-	inspect *asynq.Inspector
-	log     *logBuffer // what the handler logged (text format)
+	e        *echo.Echo // the public routes (Register)
+	internal *echo.Echo // the internal routes (RegisterInternal)
+	h        *Handler
+	reg      *prometheus.Registry
+	m        *metrics.Metrics
+	keys     clientstate.Keys
+	rdb      *redis.Client // nil with a fake enqueuer
+	inspect  *asynq.Inspector
+	log      *logBuffer // what the handler logged (text format)
 }
 
 // logBuffer collects log output; handlers may log from several goroutines.
@@ -111,13 +112,24 @@ func newEnvWith(t testing.TB, enq Enqueuer, ready ...ReadyCheck) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
+	e, internal := echo.New(), echo.New()
 	h.Register(e)
-	return &env{e: e, h: h, reg: reg, m: m, keys: keys, log: logs}
+	h.RegisterInternal(internal)
+	return &env{e: e, internal: internal, h: h, reg: reg, m: m, keys: keys, log: logs}
 }
 
-// do sends a request to the handler and returns the recorded answer.
+// do sends a request to the handler's public routes and returns the
+// recorded answer.
 func (ev *env) do(method, target string, body []byte) *httptest.ResponseRecorder {
+	return ev.doOn(ev.e, method, target, body)
+}
+
+// doInternal sends a request to the internal routes (metrics_listen).
+func (ev *env) doInternal(method, target string) *httptest.ResponseRecorder {
+	return ev.doOn(ev.internal, method, target, nil)
+}
+
+func (ev *env) doOn(e *echo.Echo, method, target string, body []byte) *httptest.ResponseRecorder {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -127,7 +139,7 @@ func (ev *env) do(method, target string, body []byte) *httptest.ResponseRecorder
 		req.Header.Set("Content-Type", "application/json")
 	}
 	rec := httptest.NewRecorder()
-	ev.e.ServeHTTP(rec, req)
+	e.ServeHTTP(rec, req)
 	return rec
 }
 

@@ -79,8 +79,9 @@ sim_start() {
 
 # connector_env DIR DATABASE_URL REDIS_DB: the connector's environment.
 connector_env() {
-  local dir=$1 port
+  local dir=$1 port metrics_port
   port=$(free_port 18080)
+  metrics_port=$(free_port $((port + 1000)))
   redis-cli -u "$redis_base/$3" flushdb >/dev/null
   export CONNECTOR_DATABASE_URL=$2
   export CONNECTOR_REDIS_URL="$redis_base/$3"
@@ -91,6 +92,8 @@ connector_env() {
   if [ -n "${sim_url:-}" ]; then export CONNECTOR_EXTRA_CA_FILE="$dir/graphsim-ca.pem"; else unset CONNECTOR_EXTRA_CA_FILE; fi
   export CONNECTOR_LISTEN="127.0.0.1:$port"
   export CONNECTOR_PUBLIC_URL="http://127.0.0.1:$port"
+  # /metrics and /readyz are on the internal listener.
+  export CONNECTOR_METRICS_LISTEN="127.0.0.1:$metrics_port"
   unset CONNECTOR_OPS_PASSWORD_FILE
 }
 
@@ -107,7 +110,7 @@ connector_start() {
   "$bin/connector" serve --role="$2" >"$1/connector.log" 2>&1 &
   conn_pid=$!
   pids+=($conn_pid)
-  wait_for 60 curl -sf "$CONNECTOR_PUBLIC_URL/readyz" || { say "the connector did not start; see $1/connector.log"; exit 1; }
+  wait_for 60 curl -sf "http://$CONNECTOR_METRICS_LISTEN/readyz" || { say "the connector did not start; see $1/connector.log"; exit 1; }
 }
 
 # fresh_postgres NAME: a new database on the PostgreSQL server; prints its URL.
@@ -185,14 +188,16 @@ LUA
   if [ -n "${BENCH_INTAKE_COMPARE:-}" ]; then
     # Another connector binary (e.g. a build without a change) measured in the
     # same rounds, on its own Redis database.
-    local cmp_port
+    # (It must know metrics_listen: a build from before that key refuses it.)
+    local cmp_port cmp_metrics_port
     cmp_port=$(free_port $((${CONNECTOR_LISTEN##*:} + 1)))
+    cmp_metrics_port=$(free_port $((${CONNECTOR_METRICS_LISTEN##*:} + 1)))
     redis-cli -u "$redis_base/6" flushdb >/dev/null
-    CONNECTOR_REDIS_URL="$redis_base/6" CONNECTOR_LISTEN="127.0.0.1:$cmp_port" \
+    CONNECTOR_REDIS_URL="$redis_base/6" CONNECTOR_LISTEN="127.0.0.1:$cmp_port" CONNECTOR_METRICS_LISTEN="127.0.0.1:$cmp_metrics_port" \
       "$BENCH_INTAKE_COMPARE" serve --role=web >"$dir/compare.log" 2>&1 &
     pids+=($!)
     cmp_url="http://127.0.0.1:$cmp_port"
-    wait_for 60 curl -sf "$cmp_url/readyz" || { say "the compare connector did not start; see $dir/compare.log"; exit 1; }
+    wait_for 60 curl -sf "http://127.0.0.1:$cmp_metrics_port/readyz" || { say "the compare connector did not start; see $dir/compare.log"; exit 1; }
   fi
   # run_wrk NAME URL SECONDS ROUND [REDIS_URL]: one wrk run; the queue's
   # Redis database is emptied first, so that every run starts from the same

@@ -25,6 +25,7 @@ mkdir -p "$demo"
 free_port() { local p=$1; while ! port_free "$p"; do p=$((p + 1)); done; echo "$p"; }
 sim_port=$(free_port 8443)
 web_port=$(free_port 8080)
+metrics_port=$(free_port 9090)
 tenant=84bd8158-6d4d-4958-8b9f-9d6445542f95
 client=3f6c1b0e-5d2a-4c7e-9a1b-2e8f4d6c9a10
 secret="demo~$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
@@ -44,6 +45,8 @@ export CONNECTOR_GRAPH_URL="https://127.0.0.1:$sim_port/v1.0"
 export CONNECTOR_AUTHORITY_URL="https://127.0.0.1:$sim_port"
 export CONNECTOR_EXTRA_CA_FILE="$demo/graphsim-ca.pem"
 export CONNECTOR_LISTEN="127.0.0.1:$web_port"
+# /metrics and /readyz are served on their own, internal address.
+export CONNECTOR_METRICS_LISTEN="127.0.0.1:$metrics_port"
 # Real Graph needs a public HTTPS URL; the simulator also accepts loopback HTTP.
 export CONNECTOR_PUBLIC_URL="http://127.0.0.1:$web_port"
 export CONNECTOR_OPS_PASSWORD_FILE="$demo/ops-password"
@@ -69,7 +72,7 @@ say "== mailboxes to sync"
 say "== connector serve on $CONNECTOR_PUBLIC_URL (log: $demo/connector.log)"
 "$connector" serve --role=all >"$demo/connector.log" 2>&1 &
 pids+=($!)
-wait_for 30 curl -sf "http://127.0.0.1:$web_port/readyz" || { say "the connector did not start; see $demo/connector.log"; exit 1; }
+wait_for 30 curl -sf "http://127.0.0.1:$metrics_port/readyz" || { say "the connector did not start; see $demo/connector.log"; exit 1; }
 
 say "== waiting for the subscriptions (validation handshake) and the backfill"
 start=$SECONDS
@@ -89,7 +92,7 @@ cat <<INFO
 
   Status page:     http://127.0.0.1:$web_port/ops/        (password: $ops_password)
   Queue dashboard: http://127.0.0.1:$web_port/ops/queues/
-  Metrics:         http://127.0.0.1:$web_port/metrics
+  Metrics:         http://127.0.0.1:$metrics_port/metrics   (internal listener, metrics_listen)
   Simulator state: https://127.0.0.1:$sim_port/_sim/state
   Why is a mail (not) in the CRM?  CONNECTOR_DATABASE_URL=$CONNECTOR_DATABASE_URL bin/connector explain <message id>
 INFO

@@ -2,16 +2,15 @@ package app
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/alert"
+	"github.com/dedesales/exchange-connector/internal/capool"
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -41,15 +40,10 @@ func newMailer(cfg *config.Config) (*alert.Mailer, error) {
 	sc := alert.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, TLS: cfg.SMTPTLS, Username: cfg.SMTPUsername,
 		PasswordFile: cfg.SMTPPasswordFile, From: cfg.SMTPFrom, Timeout: cfg.SMTPTimeout}
 	if cfg.ExtraCAFile != "" {
-		pem, err := os.ReadFile(cfg.ExtraCAFile)
+		pool, err := capool.Load(cfg.ExtraCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("extra_ca_file: %w", err)
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pool.AppendCertsFromPEM(pem)
 		sc.RootCAs = pool
 	}
 	return alert.NewMailer(sc)

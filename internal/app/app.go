@@ -40,6 +40,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Listener, when set, is used instead of listening on Config.Listen (tests).
 	Listener net.Listener
+	// MetricsListener, when set, is used instead of listening on
+	// Config.MetricsListen (tests).
+	MetricsListener net.Listener
 	// Ready, when set, is closed once the service accepts work.
 	Ready chan<- struct{}
 	// WorkerConcurrency is the number of tasks run at once (default 20).
@@ -80,7 +83,17 @@ func Serve(ctx context.Context, o Options) error {
 	if created {
 		o.Log.Warn("created a new master key; back it up", "file", cfg.MasterKeyFile)
 	}
-	keys, err := clientstate.NewKeys(key.Derive("clientstate"))
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		o.Log.Warn("the master key file is readable by other users", slog.Any("error", err))
+	}
+	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
+	if err != nil {
+		return fmt.Errorf("previous_master_key_files: %w", err)
+	}
+	// The clientState of subscriptions made under a previous key is still
+	// accepted while the key is rotated.
+	current, previous := master.Derive("clientstate")
+	keys, err := clientstate.NewKeys(current, previous...)
 	if err != nil {
 		return err
 	}
@@ -107,7 +120,7 @@ func Serve(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		parts = append(parts, web)
+		parts = append(parts, web...)
 	}
 	if o.Role != RoleWeb {
 		alerter, err := newAlerter(cfg, st, o.Log)
@@ -117,24 +130,29 @@ func Serve(ctx context.Context, o Options) error {
 		insp := asynq.NewInspector(redisOpt)
 		defer insp.Close()
 		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
-		gp := &graphProvider{cfg: cfg, st: st, key: key, limiter: limiter, log: o.Log, onAuth: authAlerts(alerter, st, o.Log),
+		gc, err := newGraph(cfg, storeSecrets{st: st, keys: master}, o.Log, graphOptions{limiter: limiter, onAuth: authAlerts(alerter, st, o.Log),
 			onResponse: func(status int) {
 				label := "error"
 				if status != 0 {
 					label = strconv.Itoa(status)
 				}
 				m.GraphRequests.WithLabelValues(label).Inc()
-			}}
+			}})
+		if err != nil {
+			return err
+		}
 		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
 		if err != nil {
 			return fmt.Errorf("documents_url: %w", err)
 		}
-		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gp, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
-			Documents: docs, Files: gp, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
-			Alerts: alerter, Secrets: gp, Dead: deadTasks{insp}, Metrics: m})
+		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
+			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
+			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
 		parts = append(parts, newWorker(o, redisOpt, p, queue))
 		if o.Role == RoleWorker {
-			parts = append(parts, newWorkerHTTP(o, reg))
+			if srv := newWorkerHTTP(o, reg); srv != nil {
+				parts = append(parts, srv)
+			}
 		}
 	}
 	return runAll(ctx, o, parts)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/graph"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -31,6 +32,7 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		}
 		fmt.Fprintf(out, "%s  %-22s %s\n", state, item, detail)
 	}
+	warn := func(item, detail string) { fmt.Fprintf(out, "WARN  %-22s %s\n", item, detail) }
 	dialect, dsn, err := cfg.Database()
 	if err != nil {
 		return 0, err
@@ -52,14 +54,26 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		verdict(false, "master key", err.Error())
 		return failures, nil
 	}
-	gp := &graphProvider{cfg: cfg, st: st, key: key, log: log}
-	client, err := gp.get(ctx)
+	if err := secret.CheckKeyFile(cfg.MasterKeyFile); err != nil {
+		warn("master key", err.Error())
+	}
+	master, err := secret.LoadRing(key, cfg.PreviousMasterKeyFiles)
+	if err != nil {
+		verdict(false, "master key", err.Error())
+		return failures, nil
+	}
+	src := storeSecrets{st: st, keys: master}
+	creds, err := src.Credentials(ctx)
 	if err != nil {
 		verdict(false, "credentials", err.Error())
 		return failures, nil
 	}
-	creds, _ := st.ActiveCredentials(ctx)
-	verdict(true, "credentials", fmt.Sprintf("%d active, tenant %s, client %s", len(creds), creds[0].TenantID, creds[0].ClientID))
+	verdict(true, "credentials", fmt.Sprintf("%d active, tenant %s, client %s", len(creds.Secrets), creds.TenantID, creds.ClientID))
+	client, err := newGraph(cfg, src, log, graphOptions{})
+	if err != nil {
+		verdict(false, "Graph client", err.Error())
+		return failures, nil
+	}
 	id, err := client.CheckToken(ctx)
 	if err != nil {
 		verdict(false, "token", err.Error())
@@ -83,13 +97,13 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		readable = append(readable, mb)
 		verdict(true, "mailbox "+mb.Address, "readable")
 	}
-	checkNotificationURL(ctx, cfg, gp, readable, verdict)
+	checkNotificationURL(ctx, cfg, client, readable, verdict)
 	checkDocuments(ctx, cfg, verdict)
 	checkSMTP(ctx, cfg, st, verdict)
 	return failures, nil
 }
 
-func checkNotificationURL(ctx context.Context, cfg *config.Config, gp *graphProvider, readable []store.Mailbox, verdict func(bool, string, string)) {
+func checkNotificationURL(ctx context.Context, cfg *config.Config, gp *graph.Client, readable []store.Mailbox, verdict func(bool, string, string)) {
 	const item = "notification URL"
 	switch {
 	case cfg.PublicURL == "":

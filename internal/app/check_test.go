@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,17 +29,23 @@ func TestCheckVerdicts(t *testing.T) {
 	if failures != 1 {
 		t.Errorf("%d failures, want 1 (SMTP):\n%s", failures, out.String())
 	}
+	if strings.Contains(out.String(), "WARN") {
+		t.Errorf("a warning about the 0600 master key:\n%s", out.String())
+	}
 
 	s.sim.SetFaults(graphsim.Faults{AllowedMailboxes: []string{anna}})
 	s.cfg.PublicURL = "http://127.0.0.1:1" // nothing answers there
+	if err := os.Chmod(s.cfg.MasterKeyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	failures, _ = app.Check(ctx, s.cfg, &out, nil)
-	for _, want := range []string{"FAIL  mailbox " + peter, "FAIL  notification URL"} {
+	for _, want := range []string{"FAIL  mailbox " + peter, "FAIL  notification URL", "WARN  master key", "chmod 600"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if failures != 3 {
+	if failures != 3 { // a warning is not a failure
 		t.Errorf("%d failures, want 3:\n%s", failures, out.String())
 	}
 }

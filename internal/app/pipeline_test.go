@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestMailBecomesActivity(t *testing.T) {
 			if a, _ := s.activities(t); a != 2 {
 				t.Errorf("%d activities, want 2", a)
 			}
-			metrics := s.get(t, "/metrics")
+			metrics := s.getInternal(t, "/metrics")
 			for _, want := range []string{
 				`connector_match_decisions_total{outcome="imported",reason="matched"} 2`,
 				`connector_match_decisions_total{outcome="ignored",reason="excluded_folder"} 1`,
@@ -53,6 +54,21 @@ func TestMailBecomesActivity(t *testing.T) {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)
 				}
+			}
+			if strings.Contains(metrics, anna) || strings.Contains(metrics, peter) {
+				t.Error("/metrics names a mailbox")
+			}
+			// Metrics and readiness are not on the public listener (security review, issue 14).
+			for _, path := range []string{"/metrics", "/readyz"} {
+				if code, _ := fetch(t, s.cfg.PublicURL+path); code != http.StatusNotFound {
+					t.Errorf("public %s: %d, want 404", path, code)
+				}
+			}
+			if code, _ := fetch(t, s.internalURL+"/readyz"); code != http.StatusOK {
+				t.Errorf("internal /readyz: %d", code)
+			}
+			if code, _ := fetch(t, s.cfg.PublicURL+"/healthz"); code != http.StatusOK {
+				t.Errorf("public /healthz: %d", code)
 			}
 		})
 	}

@@ -42,6 +42,8 @@ type stack struct {
 	cfg      *config.Config
 	key      *secret.Key
 	redisURL string
+	// internalURL is the base URL of the internal listener (metrics_listen).
+	internalURL string
 }
 
 func redisURL(t testing.TB) string {
@@ -140,11 +142,16 @@ func (s *stack) serve(t testing.TB) {
 		t.Fatal(err)
 	}
 	s.cfg.PublicURL = "http://" + ln.Addr().String()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.internalURL = "http://" + mln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan struct{})
 	go func() {
-		done <- app.Serve(ctx, app.Options{Config: s.cfg, Role: app.RoleAll, Listener: ln, Ready: ready,
+		done <- app.Serve(ctx, app.Options{Config: s.cfg, Role: app.RoleAll, Listener: ln, MetricsListener: mln, Ready: ready,
 			Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	}()
 	t.Cleanup(func() {
@@ -264,10 +271,24 @@ func handshakeServer(t testing.TB) string {
 	return srv.URL
 }
 
-// get fetches a path of the connector's HTTP server.
+// get fetches a path of the connector's public HTTP server.
 func (s *stack) get(t testing.TB, path string) string {
 	t.Helper()
-	resp, err := http.Get(s.cfg.PublicURL + path)
+	_, body := fetch(t, s.cfg.PublicURL+path)
+	return body
+}
+
+// getInternal fetches a path of the internal server (metrics_listen).
+func (s *stack) getInternal(t testing.TB, path string) string {
+	t.Helper()
+	_, body := fetch(t, s.internalURL+path)
+	return body
+}
+
+// fetch GETs url and returns the status code and body.
+func fetch(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,5 +297,5 @@ func (s *stack) get(t testing.TB, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }

@@ -20,7 +20,7 @@ import (
 func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
 	s := newStack(t, store.SQLite)
 	ctx := context.Background()
-	client, err := graph.New(graph.Config{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}},
+	client, err := graph.New(graph.Config{Credentials: graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}}},
 		AuthorityURL: s.sim.URL, GraphURL: s.sim.GraphURL(), ExtraCAFile: s.cfg.ExtraCAFile})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
 func TestUpkeepSyncsWhenSubscribingFails(t *testing.T) {
 	s := newStack(t, store.SQLite)
 	ctx := context.Background()
-	client, err := graph.New(graph.Config{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}},
+	client, err := graph.New(graph.Config{Credentials: graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}}},
 		AuthorityURL: s.sim.URL, GraphURL: s.sim.GraphURL(), ExtraCAFile: s.cfg.ExtraCAFile})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,9 +37,11 @@ type webDeps struct {
 	reg        *prometheus.Registry
 }
 
-// newWeb returns the HTTP side: Graph's webhooks, health, readiness,
-// metrics, and the operators' /ops pages.
-func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
+// newWeb returns the HTTP side: Graph's webhooks, /healthz and the
+// operators' /ops pages on the public listener, and /metrics, /readyz and
+// /healthz on the internal one (metrics_listen), which never faces the
+// internet.
+func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 	st, rdb, queue, keys, m, reg := d.st, d.rdb, d.queue, d.keys, d.m, d.reg
 	h, err := webhooks.New(webhooks.Deps{
 		Enqueuer: queue, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log,
@@ -50,43 +53,81 @@ func newWeb(o Options, d webDeps) (func(context.Context) error, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := o.Config.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ops.IPExtractor(proxies)
 	h.Register(e)
 	opsHandler, err := ops.New(ops.Deps{Store: st, PasswordFile: o.Config.OpsPasswordFile, SessionKey: d.sessionKey,
-		RedisConnOpt: d.redisOpt, QueuesWritable: o.Config.OpsQueuesWritable, Alerts: openAlerts{st}, Logger: o.Log})
+		Redis: rdb, HTTPS: o.Config.HTTPS(), RedisConnOpt: d.redisOpt, QueuesWritable: o.Config.OpsQueuesWritable,
+		Alerts: openAlerts{st}, Logger: o.Log})
 	if err != nil {
 		return nil, err
 	}
 	opsHandler.Register(e)
-	return serveHTTP(o, e, opsHandler.Close), nil
+	parts := []func(context.Context) error{serveHTTP(o, e, httpListener{name: "public", ln: o.Listener, addr: o.Config.Listen,
+		tls: o.Config.TLSCertFile != ""}, opsHandler.Close)}
+	if internal := internalListener(o); internal != nil {
+		ie := echo.New()
+		ie.HideBanner, ie.HidePort = true, true
+		h.RegisterInternal(ie)
+		parts = append(parts, serveHTTP(o, ie, *internal, func() error { return nil }))
+	} else {
+		o.Log.Warn("metrics_listen is empty: /metrics and /readyz are not served")
+	}
+	return parts, nil
 }
 
-// newWorkerHTTP serves only /healthz and /metrics, for a worker-only process.
+// newWorkerHTTP serves only /healthz and /metrics on metrics_listen, for a
+// worker-only process; nil when metrics_listen is empty.
 func newWorkerHTTP(o Options, reg *prometheus.Registry) func(context.Context) error {
+	internal := internalListener(o)
+	if internal == nil {
+		return nil
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.GET(webhooks.PathHealth, func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET(webhooks.PathHealth, func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET(webhooks.PathMetrics, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	return serveHTTP(o, e, func() error { return nil })
+	return serveHTTP(o, e, *internal, func() error { return nil })
 }
 
-// serveHTTP runs an HTTP server on the configured listener until ctx ends.
-func serveHTTP(o Options, e *echo.Echo, closeFn func() error) func(context.Context) error {
+// httpListener is where a server listens: ln when set (tests), else addr.
+type httpListener struct {
+	name string // public or internal, for the log
+	ln   net.Listener
+	addr string
+	tls  bool
+}
+
+// internalListener is the listener of /metrics and /readyz; nil when
+// metrics_listen is empty and no test listener is given.
+func internalListener(o Options) *httpListener {
+	if o.MetricsListener == nil && o.Config.MetricsListen == "" {
+		return nil
+	}
+	return &httpListener{name: "internal", ln: o.MetricsListener, addr: o.Config.MetricsListen}
+}
+
+// serveHTTP runs an HTTP server on l until ctx ends.
+func serveHTTP(o Options, e *echo.Echo, l httpListener, closeFn func() error) func(context.Context) error {
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	return func(ctx context.Context) error {
-		ln := o.Listener
+		ln := l.ln
 		if ln == nil {
 			var err error
-			if ln, err = net.Listen("tcp", o.Config.Listen); err != nil {
-				return err
+			if ln, err = net.Listen("tcp", l.addr); err != nil {
+				return fmt.Errorf("%s listener: %w", l.name, err)
 			}
 		}
 		defer closeFn()
-		o.Log.Info("listening", "addr", ln.Addr().String(), "public_url", o.Config.PublicURL, "tls", o.Config.TLSCertFile != "")
+		o.Log.Info("listening", "listener", l.name, "addr", ln.Addr().String(), "public_url", o.Config.PublicURL, "tls", l.tls)
 		done := make(chan error, 1)
 		go func() {
-			if o.Config.TLSCertFile != "" {
+			if l.tls {
 				done <- srv.ServeTLS(ln, o.Config.TLSCertFile, o.Config.TLSKeyFile)
 				return
 			}

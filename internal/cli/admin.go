@@ -105,7 +105,7 @@ func (a *app) mailboxCommand() *cobra.Command {
 			}
 			for _, m := range mbs {
 				if all || m.Syncable() {
-					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
 				}
 			}
 			return nil
@@ -137,7 +137,7 @@ func (a *app) mailboxSwitch(verb string, disabled bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", m.Address, m.EmployeeID, m.Name, m.State())
+			fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
 			return nil
 		},
 	}
@@ -184,12 +184,12 @@ func (a *app) mailboxResyncCommand() *cobra.Command {
 			case errors.Is(err, asynq.ErrTaskIDConflict):
 				// Syncs of a mailbox within a minute share a task ID: the one
 				// queued will run, as after any other enqueue of it.
-				fmt.Fprintf(a.stdout, "sync of %s already queued\n", mb.Address)
+				fmt.Fprintf(a.stdout, "sync of %s already queued\n", termSafe(mb.Address))
 				return nil
 			case err != nil:
 				return fmt.Errorf("queueing the sync: %w", err)
 			}
-			fmt.Fprintf(a.stdout, "sync of %s queued\n", mb.Address)
+			fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
 			return nil
 		},
 	}
@@ -213,7 +213,7 @@ func (a *app) settingsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(a.stdout, v)
+				fmt.Fprintln(a.stdout, termSafe(v))
 				return nil
 			}
 			for _, key := range store.SettingKeys() {
@@ -221,7 +221,7 @@ func (a *app) settingsCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "%s=%s\n", key, v)
+				fmt.Fprintf(a.stdout, "%s=%s\n", key, termSafe(v))
 			}
 			return nil
 		},
@@ -243,7 +243,7 @@ func (a *app) settingsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s=%s\n", args[0], v)
+			fmt.Fprintf(a.stdout, "%s=%s\n", termSafe(args[0]), termSafe(v))
 			return nil
 		},
 	}

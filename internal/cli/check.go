@@ -22,7 +22,7 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			failures, err := svc.Check(cmd.Context(), cfg, a.stdout, a.log)
+			failures, err := svc.Check(cmd.Context(), cfg, termSafeWriter{a.stdout}, a.log)
 			if err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		a.st.Close()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "connector: %s\n", oneLine(err))
+		fmt.Fprintf(stderr, "connector: %s\n", termSafe(oneLine(err)))
 		return 1
 	}
 	return 0

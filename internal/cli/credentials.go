@@ -23,7 +23,8 @@ var (
 
 func (a *app) credentialsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (the secret is encrypted at rest)"}
-	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand(), a.credentialsRemoveCommand())
+	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand(), a.credentialsRemoveCommand(),
+		a.credentialsResealCommand())
 	return cmd
 }
 
@@ -193,24 +194,87 @@ func (a *app) credentialsShowCommand() *cobra.Command {
 			if len(creds) == 0 {
 				return errors.New("no credentials stored; run `connector credentials set`")
 			}
-			key, err := secret.LoadKey(a.cfg.MasterKeyFile)
+			ring, err := a.masterKeys()
 			if err != nil {
 				return err
 			}
 			var failed error
 			for _, c := range creds {
-				state := "decrypts with " + key.String()
-				if _, err := key.Open(c.SecretSealed, store.SecretContext(c.TenantID, c.ClientID)); err != nil {
+				state := "decrypts with " + ring.Current.String()
+				switch _, rotated, err := ring.Open(c.SecretSealed, store.SecretContext(c.TenantID, c.ClientID)); {
+				case err != nil:
 					state = "CANNOT BE DECRYPTED: " + err.Error()
 					failed = fmt.Errorf("credential %d cannot be decrypted with the master key in %s: %w", c.ID, a.cfg.MasterKeyFile, err)
+				case rotated:
+					state = "sealed under a previous master key; run `connector credentials reseal`"
 				}
 				fmt.Fprintf(a.stdout, "credential %d\n  tenant:    %s\n  client id: %s\n  secret:    %s (%s)\n  expires:   %s\n",
-					c.ID, c.TenantID, c.ClientID, c.SecretHint, state, expiry(c.ExpiresAt, time.Now()))
+					c.ID, termSafe(c.TenantID), termSafe(c.ClientID), termSafe(c.SecretHint), termSafe(state), expiry(c.ExpiresAt, time.Now()))
 				if c.LastError != "" {
-					fmt.Fprintf(a.stdout, "  last error: %s\n", c.LastError)
+					fmt.Fprintf(a.stdout, "  last error: %s\n", termSafe(c.LastError))
 				}
 			}
 			return failed
+		},
+	}
+}
+
+// masterKeys loads the master key and the previous ones of the configuration.
+func (a *app) masterKeys() (secret.Ring, error) {
+	key, err := secret.LoadKey(a.cfg.MasterKeyFile)
+	if err != nil {
+		return secret.Ring{}, err
+	}
+	ring, err := secret.LoadRing(key, a.cfg.PreviousMasterKeyFiles)
+	if err != nil {
+		return secret.Ring{}, fmt.Errorf("previous_master_key_files: %w", err)
+	}
+	return ring, nil
+}
+
+func (a *app) credentialsResealCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reseal",
+		Short: "Seal the stored secrets again under the current master key (after a master key rotation)",
+		Long: "Opens every active credential with the master key or one of previous_master_key_files and seals\n" +
+			"those opened with a previous key again under master_key_file, so that the previous key can be retired.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			creds, err := st.ActiveCredentials(ctx)
+			if err != nil {
+				return err
+			}
+			ring, err := a.masterKeys()
+			if err != nil {
+				return err
+			}
+			resealed := 0
+			for _, c := range creds {
+				sctx := store.SecretContext(c.TenantID, c.ClientID)
+				value, rotated, err := ring.Open(c.SecretSealed, sctx)
+				if err != nil {
+					return fmt.Errorf("credential %d: %w", c.ID, err)
+				}
+				if !rotated {
+					continue
+				}
+				sealed, err := ring.Current.Seal(value, sctx)
+				if err != nil {
+					return err
+				}
+				if err := st.ResealCredential(ctx, c.ID, sealed); err != nil {
+					return err
+				}
+				resealed++
+				fmt.Fprintf(a.stdout, "credential %d sealed under %s\n", c.ID, ring.Current)
+			}
+			fmt.Fprintf(a.stdout, "%d of %d active credentials resealed\n", resealed, len(creds))
+			return nil
 		},
 	}
 }

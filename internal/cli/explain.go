@@ -33,7 +33,7 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprint(a.stdout, ops.ExplainDecision(d))
+				fmt.Fprint(a.stdout, termSafeText(ops.ExplainDecision(d)))
 			}
 			return nil
 		},

@@ -132,7 +132,7 @@ func (a *app) subjectCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			base := subject.Base(args[0])
 			if !asJSON {
-				_, err := fmt.Fprintln(a.stdout, base)
+				_, err := fmt.Fprintln(a.stdout, termSafe(base))
 				return err
 			}
 			enc := json.NewEncoder(a.stdout)

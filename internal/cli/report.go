@@ -56,7 +56,7 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 			if sub.Status == store.SubscriptionActive {
 				expires = sub.ExpiresAt.Sub(now).Round(time.Minute).String()
 			} else if sub.LastError != "" {
-				subState += ": " + shorten(sub.LastError, 60)
+				subState += ": " + termSafe(shorten(sub.LastError, 60))
 			}
 			if sub.LastNotificationAt != nil {
 				last = ago(now, *sub.LastNotificationAt)
@@ -68,7 +68,7 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 		if mb.LastSyncAt != nil {
 			synced = ago(now, *mb.LastSyncAt)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", mb.Address, mb.State(), subState, expires, last, synced)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", termSafe(mb.Address), mb.State(), subState, expires, last, synced)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -87,7 +87,7 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 			fmt.Fprintf(out, "  … and %d more customers\n", len(perCustomer)-top)
 			break
 		}
-		fmt.Fprintf(out, "  %4d  %s\n", c.N, c.Label)
+		fmt.Fprintf(out, "  %4d  %s\n", c.N, termSafe(c.Label))
 	}
 	docs, size, err := st.DocumentCount(ctx)
 	if err != nil {
@@ -100,7 +100,7 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 	}
 	fmt.Fprintln(out, "\nDecisions by outcome/reason:")
 	for _, c := range reasons {
-		fmt.Fprintf(out, "  %4d  %s\n", c.N, c.Label)
+		fmt.Fprintf(out, "  %4d  %s\n", c.N, termSafe(c.Label))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,6 +45,16 @@ type Config struct {
 	RedisURL string `koanf:"redis_url" default:"redis://127.0.0.1:6379/0"`
 	// Listen: the address the HTTP server listens on.
 	Listen string `koanf:"listen" default:":8080"`
+	// MetricsListen: the address /metrics, /readyz and /healthz are served
+	// on, apart from Listen so that they never face the internet (metrics
+	// name mailboxes' employees, readiness names the dependencies). Empty:
+	// not served.
+	MetricsListen string `koanf:"metrics_listen" default:"127.0.0.1:9090"`
+	// TrustedProxies: comma-separated CIDRs (or addresses) of the reverse
+	// proxies whose X-Forwarded-For is believed, so that login attempts are
+	// limited per client rather than per proxy. Empty: the peer address is
+	// the client.
+	TrustedProxies string `koanf:"trusted_proxies"`
 	// PublicURL: the HTTPS base URL Microsoft Graph posts notifications to.
 	PublicURL string `koanf:"public_url"`
 	// GraphURL: the Microsoft Graph base URL including the version.
@@ -54,6 +65,11 @@ type Config struct {
 	ExtraCAFile string `koanf:"extra_ca_file"`
 	// MasterKeyFile: the key that encrypts secrets at rest; created when absent.
 	MasterKeyFile string `koanf:"master_key_file" default:"var/master.key"`
+	// PreviousMasterKeyFiles: master keys being rotated out. Secrets sealed
+	// and clientStates signed under them are still accepted; nothing new
+	// is sealed or signed with them (docs/OPERATIONS.md, "Rotating the
+	// master key"). In the environment, comma-separated.
+	PreviousMasterKeyFiles []string `koanf:"previous_master_key_files"`
 	// DocumentsURL: file:///abs/dir or the WebDAV URL of the document store.
 	DocumentsURL string `koanf:"documents_url" default:"file://var/documents"`
 	// OpsPasswordFile: the bcrypt hash or password for the /ops pages.
@@ -185,14 +201,24 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port (e.g. :8080)", c.Listen)
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", "%q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics_listen", "must differ from listen (%s): metrics and readiness are not for the internet", c.Listen)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		bad("trusted_proxies", "%v", err)
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			bad("public_url", "%q is not an absolute https:// URL", c.PublicURL)
+			bad("public_url", "%q is not an absolute https:// URL", RedactURL(c.PublicURL))
 		}
 	}
 	for key, v := range map[string]string{"graph_url": c.GraphURL, "authority_url": c.AuthorityURL} {
 		if u, err := url.Parse(v); err != nil || u.Host == "" || u.Scheme != "https" {
-			bad(key, "%q is not an absolute https:// URL", v)
+			bad(key, "%q is not an absolute https:// URL", RedactURL(v))
 		}
 	}
 	if c.ExtraCAFile != "" {
@@ -202,6 +228,16 @@ func (c *Config) Validate() error {
 	}
 	if c.MasterKeyFile == "" {
 		bad("master_key_file", "must not be empty")
+	}
+	for _, f := range c.PreviousMasterKeyFiles {
+		switch _, err := os.Stat(f); {
+		case f == "":
+			bad("previous_master_key_files", "an empty file name")
+		case filepath.Clean(f) == filepath.Clean(c.MasterKeyFile):
+			bad("previous_master_key_files", "%s is the current master_key_file", f)
+		case err != nil:
+			bad("previous_master_key_files", "%v", err)
+		}
 	}
 	if u, err := url.Parse(c.DocumentsURL); err != nil || (u.Scheme != "file" && u.Scheme != "http" && u.Scheme != "https") {
 		bad("documents_url", "%q is not a file:// or WebDAV http(s):// URL", RedactURL(c.DocumentsURL))
@@ -239,7 +275,8 @@ func (c *Config) Validate() error {
 func (c *Config) Database() (driver, dsn string, err error) {
 	u, err := url.Parse(c.DatabaseURL)
 	if err != nil {
-		return "", "", fmt.Errorf("%q is not a URL: %w", RedactURL(c.DatabaseURL), err)
+		// url.Parse's error repeats the whole URL, password included.
+		return "", "", fmt.Errorf("%q is not a URL (%s)", RedactURL(c.DatabaseURL), urlProblem(err))
 	}
 	switch u.Scheme {
 	case "sqlite", "sqlite3":
@@ -306,6 +343,35 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// HTTPS reports whether the public URL is https://, in which case the
+// operator pages send HSTS and mark every cookie Secure.
+func (c *Config) HTTPS() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && u.Scheme == "https"
+}
+
+// TrustedProxyPrefixes parses TrustedProxies: CIDRs or single addresses,
+// separated by commas or spaces.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(c.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR (10.0.0.0/8) nor an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.0/8): %w", f, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // toMap flattens c into koanf keys.

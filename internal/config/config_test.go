@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -222,5 +223,105 @@ func TestListKeys(t *testing.T) {
 	}
 	if got := envValue(fs, "n", "7"); got != "7" {
 		t.Errorf("plain value from the environment: %#v", got)
+	}
+}
+
+// Previous master keys come as a YAML list or a comma-separated variable;
+// a missing file, or the current key listed as previous, is refused.
+func TestPreviousMasterKeyFiles(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, f := range []string{"old.key", "older.key"} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile("c.yaml", []byte("previous_master_key_files: [old.key, older.key]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load("c.yaml", environ())
+	if err != nil || !cmp.Equal(c.PreviousMasterKeyFiles, []string{"old.key", "older.key"}) {
+		t.Fatalf("from YAML: %v, %v", c, err)
+	}
+	c, err = Load("", environ("CONNECTOR_PREVIOUS_MASTER_KEY_FILES=older.key,old.key"))
+	if err != nil || !cmp.Equal(c.PreviousMasterKeyFiles, []string{"older.key", "old.key"}) {
+		t.Fatalf("from the environment: %v, %v", c, err)
+	}
+	_, err = Load("", environ("CONNECTOR_PREVIOUS_MASTER_KEY_FILES=old.key,gone.key", "CONNECTOR_MASTER_KEY_FILE=old.key"))
+	for _, want := range []string{
+		"previous_master_key_files (CONNECTOR_PREVIOUS_MASTER_KEY_FILES): old.key is the current master_key_file",
+		"previous_master_key_files (CONNECTOR_PREVIOUS_MASTER_KEY_FILES): stat gone.key",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+// A password with an unescaped "%" makes the URL unparseable; neither the
+// error nor `config show` may then print it (security review, issue 14).
+func TestUnparseableURLsAreRedacted(t *testing.T) {
+	const secret = "Sup3r%Secret"
+	for _, env := range []string{
+		"CONNECTOR_DATABASE_URL=postgres://crm:" + secret + "@db.example/crm",
+		"CONNECTOR_REDIS_URL=redis://:" + secret + "@cache:6379/0",
+		"CONNECTOR_DOCUMENTS_URL=https://crm:" + secret + "@cloud.example/remote.php/dav",
+	} {
+		_, err := Load("", environ(env))
+		if err == nil {
+			t.Errorf("%s: Load succeeded", env)
+			continue
+		}
+		if strings.Contains(err.Error(), "Sup3r") || strings.Contains(err.Error(), "Secret") {
+			t.Errorf("%s: the error leaks the password: %v", env, err)
+		}
+		if !strings.Contains(err.Error(), "unparseable, redacted") {
+			t.Errorf("%s: the error does not say the URL was redacted: %v", env, err)
+		}
+	}
+	c := Defaults()
+	c.DatabaseURL = "postgres://crm:" + secret + "@db.example/crm"
+	c.DocumentsURL = "https://crm:" + secret + "@cloud.example/dav"
+	var b strings.Builder
+	if err := c.Show(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); strings.Contains(out, "Sup3r") || !strings.Contains(out, `database_url: "postgres://… (unparseable, redacted)"`) {
+		t.Errorf("Show:\n%s", out)
+	}
+	if got := RedactURL(":8080"); got != ":8080" {
+		t.Errorf("RedactURL(:8080) = %q: a listen address is not a secret", got)
+	}
+	if got := RedactURL("postgres://crm:" + secret + "@db:x/crm"); strings.Contains(got, "Sup3r") {
+		t.Errorf("RedactURL = %q", got)
+	}
+}
+
+func TestMetricsListenAndTrustedProxies(t *testing.T) {
+	c, err := Load("", environ("CONNECTOR_METRICS_LISTEN=:9100", "CONNECTOR_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.10,fd00::/8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsListen != ":9100" {
+		t.Errorf("metrics_listen = %q", c.MetricsListen)
+	}
+	got, err := c.TrustedProxyPrefixes()
+	if err != nil || fmt.Sprint(got) != "[10.0.0.0/8 192.168.1.10/32 fd00::/8]" {
+		t.Errorf("TrustedProxyPrefixes = %v, %v", got, err)
+	}
+	_, err = Load("", environ("CONNECTOR_TRUSTED_PROXIES=10.0.0.0/33,proxy.example", "CONNECTOR_METRICS_LISTEN=:8080"))
+	for _, want := range []string{`trusted_proxies (CONNECTOR_TRUSTED_PROXIES): "10.0.0.0/33"`, `metrics_listen (CONNECTOR_METRICS_LISTEN): must differ from listen`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if Defaults().MetricsListen != "127.0.0.1:9090" {
+		t.Errorf("default metrics_listen %q is not loopback", Defaults().MetricsListen)
+	}
+	for url, want := range map[string]bool{"https://c.example": true, "http://c.example": false, "": false} {
+		c := Defaults()
+		c.PublicURL = url
+		if c.HTTPS() != want {
+			t.Errorf("HTTPS() for %q = %v", url, !want)
+		}
 	}
 }

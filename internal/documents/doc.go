@@ -17,7 +17,10 @@
 // folder move into their mail's subfolder (Plan.Moves). Names are sanitised
 // by SanitizeName and SanitizeFolder and numbered " (2)", " (3)" … before
 // the extension on a collision (compared case-insensitively, as Windows and
-// macOS sync clients do).
+// macOS sync clients do). A file attachment of a blocked type (Request.Blocked,
+// the setting documents_blocked_extensions) gets BlockedSuffix, and a cloud
+// link becomes a .url file only through InternetShortcut, which accepts
+// plain http and https addresses only.
 //
 // # How the caller must use Layout
 //

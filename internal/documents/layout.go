@@ -89,6 +89,13 @@ type Request struct {
 	// Location is the time zone of the dates and times in folder names;
 	// nil means UTC.
 	Location *time.Location
+	// Blocked is the setting documents_blocked_extensions, each entry as
+	// NormalizeBlocked returns it: a file attachment whose sanitised name
+	// matches one is filed with BlockedSuffix appended (see there why).
+	// Attached e-mails (.eml) and cloud links (.url written by
+	// InternetShortcut) are the connector's own files and not matched.
+	// nil blocks nothing.
+	Blocked []string
 }
 
 // Plan is the output of Layout.
@@ -110,6 +117,9 @@ type Placement struct {
 	AttachmentID string
 	Path         string // store path; "" when Skipped
 	Skipped      bool   // an inline attachment with Request.SkipInline
+	// Blocked is the entry of Request.Blocked the name matched ("" if
+	// none); Path then ends in BlockedSuffix. The caller logs and records it.
+	Blocked string
 }
 
 // Move moves one earlier file of mail MailID.
@@ -166,7 +176,9 @@ func Layout(req Request) (Plan, error) {
 	taken := takenNames(req, mails, plan.MailDir, plan.ThreadDir)
 	for i, a := range req.Attachments {
 		if !plan.Files[i].Skipped {
-			plan.Files[i].Path = path.Join(plan.MailDir, uniqueName(attachmentName(a), taken))
+			name, blocked := attachmentName(a, req.Blocked)
+			plan.Files[i].Path = path.Join(plan.MailDir, uniqueName(name, taken))
+			plan.Files[i].Blocked = blocked
 		}
 	}
 	return plan, nil
@@ -352,18 +364,24 @@ func SanitizeFolder(name, fallback string) string {
 
 // attachmentName returns the sanitised file name of a: attached e-mails get
 // ".eml", cloud links ".url", and a file without a name is called
-// EmptyFileName with an extension from its content type.
-func attachmentName(a Attachment) string {
+// EmptyFileName with an extension from its content type. A file whose name
+// matches an entry of blocked gets BlockedSuffix; that entry is returned.
+func attachmentName(a Attachment, blocked []string) (name, rule string) {
 	switch a.Kind {
 	case KindItem:
-		return withExt(a.Name, ".eml")
+		return withExt(a.Name, ".eml"), ""
 	case KindReference:
-		return withExt(a.Name, ".url")
+		return withExt(a.Name, ".url"), ""
 	}
 	if trimName(a.Name) == "" {
-		return SanitizeName(EmptyFileName+extByType[baseType(a.ContentType)], EmptyFileName)
+		name = SanitizeName(EmptyFileName+extByType[baseType(a.ContentType)], EmptyFileName)
+	} else {
+		name = SanitizeName(a.Name, EmptyFileName)
 	}
-	return SanitizeName(a.Name, EmptyFileName)
+	if rule = blockedBy(name, blocked); rule != "" {
+		name = SanitizeName(name+BlockedSuffix, EmptyFileName)
+	}
+	return name, rule
 }
 
 // withExt sanitises name and appends ext unless it already ends in it.

@@ -37,12 +37,18 @@ const forbiddenChars = `\/:*?"<>|`
 // returns it NFC-normalised and at most MaxNameBytes long. In order:
 //
 //  1. invalid UTF-8 becomes U+FFFD and the name is normalised to NFC;
-//  2. each of \ / : * ? " < > | and each control character (C0, DEL, C1)
-//     becomes "_";
+//  2. each of \ / : * ? " < > |, each control character (C0, DEL, C1) and
+//     each format character (Unicode category Cf: U+202E right-to-left
+//     override, U+200B–200F, U+2066–2069, U+FEFF, U+00AD …) becomes "_".
+//     Format characters are invisible or reorder what is shown:
+//     "Rechnung\u202Efdp.exe" displays as "Rechnungexe.pdf" in Explorer;
+//     as "Rechnung_fdp.exe" the real extension is what people see;
 //  3. leading white space and trailing white space and dots are removed
 //     (Windows drops trailing dots and spaces; "." and ".." become empty);
 //  4. an empty name becomes fallback;
-//  5. ".htaccess" (any case) becomes "_.htaccess"; a name ending in ".part"
+//  5. a name starting with a dot (".htaccess", ".user.ini", ".git") gets a
+//     "_" in front: dot files are hidden on Nextcloud and Unix clients and
+//     some are read as configuration by a web server or PHP; a name ending in ".part"
 //     or ".filepart" (any case) gets that dot replaced by "_" ("a.part" →
 //     "a_part");
 //  6. a Windows device name (CON PRN AUX NUL COM0–9 LPT0–9, COM¹²³ LPT¹²³,
@@ -62,7 +68,7 @@ func SanitizeName(name, fallback string) string {
 func cleanPart(name, fallback string) string {
 	s := norm.NFC.String(strings.ToValidUTF8(name, "\uFFFD"))
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || strings.ContainsRune(forbiddenChars, r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune(forbiddenChars, r) {
 			return '_'
 		}
 		return r
@@ -76,7 +82,7 @@ func cleanPart(name, fallback string) string {
 // cleanName applies steps 1 to 6 of SanitizeName.
 func cleanName(name, fallback string) string {
 	s := cleanPart(name, fallback)
-	if strings.EqualFold(s, ".htaccess") {
+	if strings.HasPrefix(s, ".") {
 		s = "_" + s
 	}
 	for {

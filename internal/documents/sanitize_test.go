@@ -3,6 +3,7 @@ package documents
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -26,6 +27,18 @@ func TestSanitizeName(t *testing.T) {
 		{"leading spaces", "  Bericht.pdf", "Bericht.pdf"},
 		{"htaccess", ".htaccess", "_.htaccess"},
 		{"HTACCESS", ".HTACCESS", "_.HTACCESS"},
+		{"user.ini", ".user.ini", "_.user.ini"},
+		{"dot file after spaces", "  .env", "_.env"},
+		{"only an extension", ".pdf", "_.pdf"},
+		{"dot dot name", "..pdf", "_..pdf"},
+		{"right-to-left override", "Rechnung\u202Efdp.exe", "Rechnung_fdp.exe"},
+		{"zero width and marks", "a\u200Bb\u200Cc\u200Dd\u200Ee\u200Ff.pdf", "a_b_c_d_e_f.pdf"},
+		{"isolates", "\u2066x\u2067y\u2068z\u2069.pdf", "_x_y_z_.pdf"},
+		{"embeddings and overrides", "a\u202Ab\u202Bc\u202Cd\u202De.pdf", "a_b_c_d_e.pdf"},
+		{"byte order mark", "\uFEFFBericht.pdf", "_Bericht.pdf"},
+		{"soft hyphen and word joiner", "Ab\u00ADc\u2060d.pdf", "Ab_c_d.pdf"},
+		{"tag characters", "x\U000E0041.pdf", "x_.pdf"},
+		{"format char before a dot", "\u200B.htaccess", "_.htaccess"},
 		{"part", "download.part", "download_part"},
 		{"PART", "download.PART", "download_PART"},
 		{"part part", "x.part.part", "x.part_part"},
@@ -88,13 +101,14 @@ func TestUniqueName(t *testing.T) {
 }
 
 func FuzzSanitizeName(f *testing.F) {
-	for _, s := range []string{"", "..", "CON.txt", "a/b", "Ma\u0308rz", strings.Repeat("ß", 200) + ".pdf"} {
+	for _, s := range []string{"", "..", "CON.txt", "a/b", "Ma\u0308rz", strings.Repeat("ß", 200) + ".pdf", ".user.ini", "a\u202Efdp.exe"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		got := SanitizeName(in, EmptyFileName)
 		if got == "" || got == "." || got == ".." || len(got) > MaxNameBytes || !utf8.ValidString(got) ||
-			strings.ContainsAny(got, forbiddenChars) || isReserved(got) || strings.EqualFold(got, ".htaccess") ||
+			strings.ContainsAny(got, forbiddenChars) || isReserved(got) || strings.HasPrefix(got, ".") ||
+			strings.ContainsFunc(got, func(r rune) bool { return unicode.Is(unicode.Cf, r) || unicode.IsControl(r) }) ||
 			strings.HasSuffix(strings.ToLower(got), ".part") || strings.HasSuffix(got, ".") || strings.HasSuffix(got, " ") {
 			t.Errorf("SanitizeName(%q) = %q", in, got)
 		}

@@ -12,13 +12,18 @@ import (
 // dates, hints; never the secrets). It needs Application.Read.All or
 // ownership of the app; without it the error is grapherr.ErrAccessDenied.
 func (c *Client) PasswordCredentials(ctx context.Context) ([]model.PasswordCredential, error) {
-	appID := c.cfg.ClientID
+	const op = "read password credentials"
+	_, creds, err := c.signer.current(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	appID := creds.ClientID
 	b := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, c.adapter, &appID)
 	app, err := b.Get(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
 		QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: []string{"id", "appId", "passwordCredentials"}},
 	})
 	if err != nil {
-		return nil, wrap("read password credentials", err)
+		return nil, wrap(op, err)
 	}
 	var out []model.PasswordCredential
 	for _, p := range app.GetPasswordCredentials() {

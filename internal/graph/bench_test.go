@@ -70,7 +70,7 @@ func newEnvB(b *testing.B) *env {
 
 func (e *env) clientB(b *testing.B) *graph.Client {
 	c, err := graph.New(graph.Config{
-		TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secret}},
+		Credentials:  graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secret}}},
 		AuthorityURL: e.sim.URL, GraphURL: e.sim.GraphURL(), ExtraCAFile: e.caFile,
 	})
 	if err != nil {

@@ -6,8 +6,11 @@
 //
 // Requests go through one transport stack: kiota's middleware (retries that
 // honour Retry-After, redirects, compression), then ours (the bearer token
-// from MSAL, Prefer: IdType="ImmutableId", and the per-mailbox concurrency
-// limit), then net/http with the configured CAs. Only the request builders
+// from MSAL, for the Graph host only; Prefer: IdType="ImmutableId"; the
+// per-mailbox concurrency limit), then net/http with the configured CAs.
+// The credentials come from a SecretSource the client asks again every
+// minute (credentials.go), so a Graph call is one method here and nothing
+// else: every request is signed with the current secret. Only the request builders
 // of the few endpoints used are compiled (users, subscriptions,
 // applications(appId=…)), not the whole SDK client.
 package graph
@@ -15,13 +18,11 @@ package graph
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -35,13 +36,9 @@ import (
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/subscriptions"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
-)
 
-// Secret is a stored client secret; ID is the credential's row in the store.
-type Secret struct {
-	ID    int64
-	Value string
-}
+	"github.com/dedesales/exchange-connector/internal/capool"
+)
 
 // Limiter bounds concurrent requests per mailbox across processes
 // (internal/semaphore). Acquire blocks until a slot is free.
@@ -51,14 +48,16 @@ type Limiter interface {
 
 // Config configures a Client.
 type Config struct {
-	TenantID string
-	ClientID string
-	// Secrets to try, newest first; the first that Entra accepts is used
-	// until it stops working.
-	Secrets []Secret
+	// Credentials supplies the tenant, client ID and secrets; the client
+	// asks it again every ReloadEvery (see SecretSource).
+	Credentials SecretSource
+	// ReloadEvery is how often the credentials are asked for again
+	// (default one minute).
+	ReloadEvery time.Duration
 	// AuthorityURL is the Entra host, e.g. https://login.microsoftonline.com.
 	AuthorityURL string
 	// GraphURL is the Graph base URL with its version, e.g. https://graph.microsoft.com/v1.0.
+	// The bearer token is only ever sent to its scheme and host.
 	GraphURL string
 	// ExtraCAFile is a PEM file of CAs trusted besides the system's.
 	ExtraCAFile string
@@ -85,19 +84,24 @@ type Config struct {
 type Client struct {
 	cfg      Config
 	graphURL string // without trailing slash
+	origin   string // scheme and host of graphURL: the only receiver of the token
 	adapter  *core.GraphRequestAdapterBase
 	http     *http.Client // the same stack, for raw requests ($value)
 	download *http.Client // as http, without the overall timeout
-	tokens   *tokenSource
+	signer   *signer
 	log      *slog.Logger
 }
 
 var registerSerializers sync.Once
 
-// New builds a client. It does not contact Entra or Graph.
+// New builds a client. It does not contact Entra or Graph, and asks
+// cfg.Credentials only when the first request needs a token.
 func New(cfg Config) (*Client, error) {
-	if cfg.TenantID == "" || cfg.ClientID == "" || len(cfg.Secrets) == 0 {
-		return nil, errors.New("graph: tenant ID, client ID and at least one secret are required")
+	if cfg.Credentials == nil {
+		return nil, errors.New("graph: a credentials source is required")
+	}
+	if cfg.ReloadEvery == 0 {
+		cfg.ReloadEvery = time.Minute
 	}
 	if cfg.MaxRetryAfter == 0 {
 		cfg.MaxRetryAfter = 10 * time.Second
@@ -120,11 +124,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := newTokenSource(cfg, gu.Scheme+"://"+gu.Host+"/.default", &http.Client{Transport: base, Timeout: 30 * time.Second})
-	if err != nil {
-		return nil, err
-	}
-	ours := &transport{base: base, token: tokens.token, limiter: cfg.Limiter, observe: cfg.OnResponse}
+	sg := newSigner(cfg, gu.Scheme+"://"+gu.Host+"/.default", &http.Client{Transport: base, Timeout: 30 * time.Second})
+	origin := originOf(gu)
+	ours := &transport{base: base, origin: origin, token: sg.token, limiter: cfg.Limiter, observe: cfg.OnResponse}
 	stack := khttp.NewCustomTransportWithParentTransport(ours, middlewares(cfg.MaxRetryAfter)...)
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	hc := &http.Client{Transport: stack, Timeout: cfg.Timeout, CheckRedirect: noRedirect}
@@ -145,9 +147,9 @@ func New(cfg Config) (*Client, error) {
 	graphURL := strings.TrimRight(cfg.GraphURL, "/")
 	adapter.SetBaseUrl(graphURL)
 	return &Client{
-		cfg: cfg, graphURL: graphURL, adapter: adapter, http: hc,
+		cfg: cfg, graphURL: graphURL, origin: origin, adapter: adapter, http: hc,
 		download: &http.Client{Transport: stack, CheckRedirect: noRedirect},
-		tokens:   tokens, log: log,
+		signer:   sg, log: log,
 	}, nil
 }
 
@@ -180,16 +182,9 @@ func baseTransport(extraCAFile string) (*http.Transport, error) {
 	if extraCAFile == "" {
 		return t, nil
 	}
-	pem, err := os.ReadFile(extraCAFile)
+	pool, err := capool.Load(extraCAFile)
 	if err != nil {
-		return nil, fmt.Errorf("graph: extra CA file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("graph: extra CA file %s holds no PEM certificate", extraCAFile)
+		return nil, fmt.Errorf("graph: %w", err)
 	}
 	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return t, nil

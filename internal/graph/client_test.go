@@ -54,7 +54,7 @@ func newEnv(t *testing.T, opts graphsim.Options) *env {
 func (e *env) client(t *testing.T, mod func(*graph.Config)) *graph.Client {
 	t.Helper()
 	cfg := graph.Config{
-		TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secret}},
+		Credentials:  graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secret}}},
 		AuthorityURL: e.sim.URL, GraphURL: e.sim.GraphURL(), ExtraCAFile: e.caFile,
 	}
 	if mod != nil {
@@ -93,7 +93,7 @@ func TestTokenAndSecretFallback(t *testing.T) {
 	results := map[int64]error{}
 	c := e.client(t, func(cfg *graph.Config) {
 		// The newest secret is wrong; the older one works.
-		cfg.Secrets = []graph.Secret{{ID: 7, Value: "wrong"}, {ID: 3, Value: secret}}
+		cfg.Credentials = graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 7, Value: "wrong"}, {ID: 3, Value: secret}}}
 		cfg.OnCredential = func(id int64, err error) { mu.Lock(); results[id] = err; mu.Unlock() }
 	})
 	id, err := c.CheckToken(ctx)
@@ -110,7 +110,9 @@ func TestTokenAndSecretFallback(t *testing.T) {
 	if _, err := e.sim.AddSecret(graphsim.SecretInput{SecretText: "old~secret", EndDateTime: "2020-01-01T00:00:00Z"}); err != nil {
 		t.Fatal(err)
 	}
-	expired := e.client(t, func(cfg *graph.Config) { cfg.Secrets = []graph.Secret{{ID: 1, Value: "old~secret"}} })
+	expired := e.client(t, func(cfg *graph.Config) {
+		cfg.Credentials = graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: "old~secret"}}}
+	})
 	_, err = expired.FolderTree(ctx, anna)
 	if ge := kindOf(t, err, grapherr.ErrAuth); ge.AADSTS != "AADSTS7000222" || !strings.Contains(ge.Error(), "expired") {
 		t.Errorf("expired secret: %v", ge)

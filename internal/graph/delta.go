@@ -3,11 +3,13 @@ package graph
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
 )
 
@@ -16,7 +18,19 @@ import (
 // link is the nextLink or deltaLink of the previous page. A lost sync state
 // (410 syncStateNotFound) is grapherr.ErrSyncStateLost: start a new round.
 // Pages carry the message fields, so no per-message GET is needed.
+//
+// Links must point at the Graph host: a stored link to another host (the
+// graph_url was changed) is grapherr.ErrSyncStateLost, and a page whose
+// links lead elsewhere is grapherr.ErrInvalid, so that the token and the
+// mailbox's mail never follow a link away from Graph.
 func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, since time.Time) (model.DeltaPage, error) {
+	const op = "message delta"
+	if link != "" {
+		if host, ok := c.onGraph(link); !ok {
+			return model.DeltaPage{}, &grapherr.Error{Kind: grapherr.ErrSyncStateLost, Op: op,
+				Message: fmt.Sprintf("the stored delta link points at %q, not at the Graph host", host)}
+		}
+	}
 	b := c.users().ByUserId(mailbox).MailFolders().ByMailFolderId(folderID).Messages().Delta()
 	cfg := &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration{Headers: abs.NewRequestHeaders()}
 	cfg.Headers.Add("Prefer", fmt.Sprintf("odata.maxpagesize=%d, %s", c.cfg.DeltaPageSize, preferText))
@@ -32,9 +46,15 @@ func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, sinc
 	}
 	res, err := b.GetAsDeltaGetResponse(ctx, cfg)
 	if err != nil {
-		return model.DeltaPage{}, wrap("message delta", err)
+		return model.DeltaPage{}, wrap(op, err)
 	}
 	page := model.DeltaPage{NextLink: deref(res.GetOdataNextLink()), DeltaLink: deref(res.GetOdataDeltaLink())}
+	for _, l := range []string{page.NextLink, page.DeltaLink} {
+		if host, ok := c.onGraph(l); l != "" && !ok {
+			return model.DeltaPage{}, &grapherr.Error{Kind: grapherr.ErrInvalid, Op: op,
+				Message: fmt.Sprintf("the page links to %q, not to the Graph host; not followed", host)}
+		}
+	}
 	for _, m := range res.GetValue() {
 		msg := toMessage(m)
 		if msg.Removed != nil {
@@ -44,4 +64,22 @@ func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, sinc
 		page.Messages = append(page.Messages, msg)
 	}
 	return page, nil
+}
+
+// onGraph reports whether link is an absolute URL on the Graph host, and
+// names its host for an error message.
+func (c *Client) onGraph(link string) (host string, ok bool) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return "(unparseable)", false
+	}
+	return clip(u.Host), u.IsAbs() && originOf(u) == c.origin
+}
+
+// clip shortens a value from a response for an error message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
 }

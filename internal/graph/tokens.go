@@ -31,17 +31,17 @@ type credApp struct {
 	app      confidential.Client
 }
 
-func newTokenSource(cfg Config, scope string, hc *http.Client) (*tokenSource, error) {
-	authority := strings.TrimRight(cfg.AuthorityURL, "/") + "/" + cfg.TenantID
-	ts := &tokenSource{scope: scope, onResult: cfg.OnCredential}
-	for _, s := range cfg.Secrets {
+func newTokenSource(creds Credentials, authorityURL, scope string, hc *http.Client, onResult func(int64, error)) (*tokenSource, error) {
+	authority := strings.TrimRight(authorityURL, "/") + "/" + creds.TenantID
+	ts := &tokenSource{scope: scope, onResult: onResult}
+	for _, s := range creds.Secrets {
 		cred, err := confidential.NewCredFromSecret(s.Value)
 		if err != nil {
 			return nil, fmt.Errorf("graph: credential %d: %w", s.ID, err)
 		}
 		// Instance discovery asks login.microsoftonline.com about the
 		// authority; sovereign clouds and the simulator answer for themselves.
-		app, err := confidential.New(authority, cfg.ClientID, cred,
+		app, err := confidential.New(authority, creds.ClientID, cred,
 			confidential.WithHTTPClient(hc), confidential.WithInstanceDiscovery(false))
 		if err != nil {
 			return nil, fmt.Errorf("graph: credential %d: %w", s.ID, err)
@@ -92,12 +92,16 @@ func (ts *tokenSource) token(ctx context.Context) (string, error) {
 
 // CheckToken fetches a token and says which stored secret produced it.
 func (c *Client) CheckToken(ctx context.Context) (secretID int64, err error) {
-	if _, err := c.tokens.token(ctx); err != nil {
+	ts, _, err := c.signer.current(ctx)
+	if err != nil {
 		return 0, err
 	}
-	c.tokens.mu.Lock()
-	defer c.tokens.mu.Unlock()
-	return c.tokens.apps[c.tokens.current].secretID, nil
+	if _, err := ts.token(ctx); err != nil {
+		return 0, err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.apps[ts.current].secretID, nil
 }
 
 func (ts *tokenSource) report(id int64, err error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,19 +20,30 @@ const preferImmutableID = `IdType="ImmutableId"`
 // immutable-ID preference and a slot of the mailbox's concurrency limit,
 // held until the response body is closed (a streamed download is a request
 // in progress for Exchange too).
+//
+// The token goes to Graph's own scheme and host (origin) only. Anything
+// else that reaches the transport, a redirect kiota follows or an
+// @odata.nextLink a page iterator follows to another host, is sent without
+// it: a token for Graph lets its holder read every mailbox in the app's
+// scope.
 type transport struct {
 	base    http.RoundTripper
+	origin  string // originOf the Graph URL
 	token   func(ctx context.Context) (string, error)
 	limiter Limiter
 	observe func(status int) // optional
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Del("Authorization")
+	if t.origin == "" || originOf(r.URL) != t.origin {
+		return t.base.RoundTrip(r)
+	}
 	token, err := t.token(req.Context())
 	if err != nil {
 		return nil, err
 	}
-	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+token)
 	if p := r.Header.Get("Prefer"); p != "" {
 		if !strings.Contains(p, "IdType") {
@@ -75,6 +87,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 	return resp, nil
+}
+
+// originOf is a URL's scheme and host, lower-cased and without the
+// scheme's default port, for comparing where requests go.
+func originOf(u *url.URL) string {
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6 literal
+	}
+	return scheme + "://" + host
 }
 
 // maxErrorBody bounds how much of an error response is kept.

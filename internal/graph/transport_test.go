@@ -28,7 +28,7 @@ func (l *countingLimiter) Acquire(_ context.Context, key string) (func(), error)
 func TestTransportAddsTokenPreferAndHoldsSlotUntilClose(t *testing.T) {
 	rec := &recordingRT{}
 	lim := &countingLimiter{acquired: map[string]int{}, released: map[string]int{}}
-	tr := &transport{base: rec, token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
+	tr := &transport{base: rec, origin: "https://graph.example", token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
 
 	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users/Anna.Berger%40dedenet.de/messages/1", nil)
 	req.Header.Set("Prefer", "odata.maxpagesize=50")
@@ -60,7 +60,7 @@ func TestTransportAddsTokenPreferAndHoldsSlotUntilClose(t *testing.T) {
 		t.Errorf("subscriptions request: prefer %q, limiter %v", rec.got[1].Header.Get("Prefer"), lim.acquired)
 	}
 
-	failing := &transport{base: rec, token: func(context.Context) (string, error) { return "", errors.New("no token") }}
+	failing := &transport{base: rec, origin: "https://graph.example", token: func(context.Context) (string, error) { return "", errors.New("no token") }}
 	if _, err := failing.RoundTrip(req); err == nil || len(rec.got) != 2 {
 		t.Errorf("request sent without a token: %v", err)
 	}
@@ -74,7 +74,7 @@ func TestErrorResponseReleasesSlotWithoutClose(t *testing.T) {
 		return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"1"}},
 			Body: io.NopCloser(strings.NewReader(`{"error":{"code":"ApplicationThrottled"}}`))}, nil
 	})
-	tr := &transport{base: base, token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
+	tr := &transport{base: base, origin: "https://graph.example", token: func(context.Context) (string, error) { return "tok", nil }, limiter: lim}
 	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users/a@b.de/messages/1", nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
@@ -115,5 +115,45 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	if d := parseRetryAfter("soon"); d != 0 {
 		t.Errorf("garbage: %v", d)
+	}
+}
+
+func TestTransportSendsNoTokenToOtherHosts(t *testing.T) {
+	rec := &recordingRT{}
+	asked := 0
+	tr := &transport{base: rec, origin: originOf(&url.URL{Scheme: "https", Host: "graph.example"}),
+		token: func(context.Context) (string, error) { asked++; return "tok", nil }}
+	for _, u := range []string{
+		"http://graph.example/v1.0/users",         // downgrade
+		"https://graph.example.evil/v1.0/users",   // look-alike
+		"https://evil.example/steal",              // redirect target
+		"https://graph.example:8443/v1.0/users",   // another port
+		"https://user@evil.example/graph.example", // userinfo trick
+	} {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Authorization", "Bearer copied-by-a-middleware")
+		if _, err := tr.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.got[len(rec.got)-1].Header.Get("Authorization"); got != "" {
+			t.Errorf("%s got Authorization %q", u, got)
+		}
+	}
+	if asked != 0 {
+		t.Errorf("a token was fetched %d times for other hosts", asked)
+	}
+	for _, u := range []string{"https://graph.example/v1.0/users", "https://GRAPH.example:443/v1.0/users"} {
+		req, _ := http.NewRequest("GET", u, nil)
+		if _, err := tr.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.got[len(rec.got)-1].Header.Get("Authorization"); got != "Bearer tok" {
+			t.Errorf("%s (Graph) got Authorization %q", u, got)
+		}
+	}
+	empty := &transport{base: rec, token: func(context.Context) (string, error) { return "tok", nil }}
+	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users", nil)
+	if _, err := empty.RoundTrip(req); err != nil || rec.got[len(rec.got)-1].Header.Get("Authorization") != "" {
+		t.Errorf("a transport without an origin sent a token: %v", err)
 	}
 }

@@ -7,6 +7,8 @@
 package metrics
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -20,6 +22,13 @@ const (
 	KindLifecycle    = "lifecycle"
 )
 
+// Reasons for TasksDropped.
+const (
+	// ReasonUnknownSubscription: the task names a subscription that is not
+	// the mailbox's current one (a forged or stale notification).
+	ReasonUnknownSubscription = "unknown_subscription"
+)
+
 // Reasons for Dropped.
 const (
 	ReasonBadClientState  = "bad_client_state"
@@ -28,6 +37,13 @@ const (
 	ReasonBadItem         = "bad_item" // an item that is not a JSON object of the expected shape
 	ReasonBadSubscription = "bad_subscription"
 	ReasonUnknownEvent    = "unknown_event"
+)
+
+// Reasons for DocumentsGuarded.
+const (
+	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
+	GuardUnsafeLink  = "unsafe_link"  // a cloud link with an unsafe address, not filed
+	GuardTooLarge    = "too_large"    // above max_attachment_bytes, not filed
 )
 
 // Metrics are the connector's metrics.
@@ -55,18 +71,22 @@ type Metrics struct {
 	TasksProcessed *prometheus.CounterVec
 	// TaskDuration observes how long tasks take, by type.
 	TaskDuration *prometheus.HistogramVec
+	// TasksDropped counts tasks a handler refused to act on, by type and
+	// reason.
+	TasksDropped *prometheus.CounterVec
 	// GraphRequests counts Graph requests, by HTTP status ("error" without one).
 	GraphRequests *prometheus.CounterVec
 	// Decisions counts matching decisions, by outcome and reason.
 	Decisions *prometheus.CounterVec
-	// SubscriptionExpiry is the seconds until a mailbox's subscription expires.
+	// SubscriptionExpiry is the seconds until a mailbox's subscription
+	// expires, by the employee ID of the mailbox (never its address: the
+	// metrics must not list the mailboxes). Set it with SetSubscriptionExpiry.
 	SubscriptionExpiry *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
-	// UnknownLifecycleEvents counts lifecycle tasks the worker dropped
-	// because it does not know their event (the intake counts its own in
-	// WebhookDropped{reason="unknown_event"}); the name is in the log.
-	UnknownLifecycleEvents prometheus.Counter
+	// DocumentsGuarded counts attachments renamed or left out by the filing
+	// job for safety or size, by reason (Guard*).
+	DocumentsGuarded *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -112,6 +132,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help:    "Time to handle a task, by type.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 	}, []string{"type"})
+	m.TasksDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "tasks", Name: "dropped_total",
+		Help: "Tasks refused by their handler, by type and reason (unknown_subscription: forged or stale).",
+	}, []string{"type", "reason"})
+	reg.MustRegister(m.TasksDropped)
 	m.GraphRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "graph", Name: "requests_total",
 		Help: "Microsoft Graph requests, by HTTP status (429 is throttling; error: no response).",
@@ -122,24 +147,30 @@ func New(reg prometheus.Registerer) *Metrics {
 	}, []string{"outcome", "reason"})
 	m.SubscriptionExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
-		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired).",
-	}, []string{"mailbox"})
+		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.",
+	}, []string{"employee"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
 	}, []string{"credential"})
-	m.UnknownLifecycleEvents = prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: Namespace, Subsystem: "tasks", Name: "unknown_lifecycle_events_total",
-		Help: "Lifecycle tasks dropped by the worker because their event is unknown.",
-	})
-	reg.MustRegister(m.UnknownLifecycleEvents)
+	m.DocumentsGuarded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "documents", Name: "guarded_total",
+		Help: "Attachments renamed or not filed for safety or size, by reason (blocked_type: filed as ….blocked; unsafe_link: cloud link not filed; too_large: above max_attachment_bytes, not filed).",
+	}, []string{"reason"})
 	reg.MustRegister(
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.DocumentsGuarded,
 	)
 	return m
+}
+
+// SetSubscriptionExpiry records the seconds until the subscription of the
+// mailbox of employee employeeID expires.
+func (m *Metrics) SetSubscriptionExpiry(employeeID int64, seconds float64) {
+	m.SubscriptionExpiry.WithLabelValues(strconv.FormatInt(employeeID, 10)).Set(seconds)
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors,

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -25,4 +26,20 @@ func TestNewRegistersEveryMetric(t *testing.T) {
 		}
 	}()
 	New(reg)
+}
+
+// The subscription gauge is labelled by employee ID: /metrics must not list
+// the mailboxes' addresses (security review, issue 14).
+func TestSubscriptionExpiryIsLabelledByEmployeeID(t *testing.T) {
+	reg := NewRegistry()
+	m := New(reg)
+	m.SetSubscriptionExpiry(7, 3600)
+	const want = `
+# HELP connector_subscription_expiry_seconds Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.
+# TYPE connector_subscription_expiry_seconds gauge
+connector_subscription_expiry_seconds{employee="7"} 3600
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "connector_subscription_expiry_seconds"); err != nil {
+		t.Error(err)
+	}
 }

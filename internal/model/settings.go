@@ -12,6 +12,7 @@ const (
 	SettingMaxAttachmentBytes    = "max_attachment_bytes"
 	SettingDocumentsFolder       = "documents_customer_folder"
 	SettingDocumentsRoot         = "documents_root"
+	SettingDocumentsBlocked      = "documents_blocked_extensions"
 )
 
 // Settings is the typed view of the settings the matcher and the jobs read.
@@ -35,4 +36,7 @@ type Settings struct {
 	DocumentsCustomerFolder string `json:"documents_customer_folder"`
 	// DocumentsRoot: folder below the document store's base holding the customer folders.
 	DocumentsRoot string `json:"documents_root"`
+	// DocumentsBlocked: attachments of these types (".exe", or a whole name
+	// such as "desktop.ini") are filed renamed with ".blocked".
+	DocumentsBlocked []string `json:"documents_blocked_extensions"`
 }

@@ -27,7 +27,7 @@ type loginPage struct {
 // loginForm shows the login form, or goes on when already logged in.
 func (h *Handler) loginForm(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
-	if _, ok := h.currentSession(c); ok {
+	if _, ok, _ := h.currentSession(c); ok {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
 	return h.renderLogin(c, http.StatusOK, next, "")
@@ -37,7 +37,7 @@ func (h *Handler) loginForm(c echo.Context) error {
 // a hidden field.
 func (h *Handler) renderLogin(c echo.Context, status int, next, msg string) error {
 	token := randomToken(32)
-	c.SetCookie(cookie(loginCookie, token, Prefix+"/login", 3600, isHTTPS(c), true))
+	c.SetCookie(cookie(loginCookie, token, Prefix+"/login", 3600, h.secure(c), true))
 	return h.render(c, status, "login.html", loginPage{page: page{Title: "Log in", CSRF: token}, Next: next, Error: msg})
 }
 
@@ -52,7 +52,12 @@ func (h *Handler) login(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		return h.renderLogin(c, http.StatusTooManyRequests, next, fmt.Sprintf("Too many attempts. Try again in %d seconds.", secs))
 	}
-	ok, err := h.password.verify(c.FormValue("password"))
+	ok, busy, err := h.verifyCapped(c.FormValue("password"))
+	if busy {
+		h.log.Warn("ops login refused: too many password checks at once", "client", ip)
+		c.Response().Header().Set("Retry-After", "1")
+		return h.renderLogin(c, http.StatusServiceUnavailable, next, "Too many logins at once. Try again in a moment.")
+	}
 	if err != nil {
 		return fmt.Errorf("ops: login: %w", err)
 	}
@@ -65,7 +70,7 @@ func (h *Handler) login(c echo.Context) error {
 		return fmt.Errorf("ops: login: %w", err)
 	}
 	s := h.sessions.issue(h.sessions.fingerprint(content))
-	secure := isHTTPS(c)
+	secure := h.secure(c)
 	c.SetCookie(cookie(sessionCookie, h.sessions.encode(s), Prefix, int(h.sessions.ttl.Seconds()), secure, true))
 	c.SetCookie(cookie(loginCookie, "", Prefix+"/login", -1, secure, true))
 	if h.deps.QueuesWritable {
@@ -75,36 +80,64 @@ func (h *Handler) login(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
-// logout ends the session.
+// verifyCapped checks the password in one of the login slots, which cap
+// the bcrypt checks running at once across all clients, so that many
+// clients (or one behind many addresses) cannot keep every core busy.
+// busy means no slot was free; the password was not checked then.
+func (h *Handler) verifyCapped(password string) (ok, busy bool, err error) {
+	select {
+	case h.loginSlots <- struct{}{}:
+		defer func() { <-h.loginSlots }()
+	default:
+		return false, true, nil
+	}
+	ok, err = h.password.verify(password)
+	return ok, false, err
+}
+
+// logout ends the session, in every web process: the session is recorded
+// as revoked in Redis. If that fails the operator is told, as the cookie
+// would still be good elsewhere.
 func (h *Handler) logout(c echo.Context) error {
 	s, _ := c.Get(ctxSession).(session)
-	h.sessions.revoke(s)
-	secure := isHTTPS(c)
+	secure := h.secure(c)
 	c.SetCookie(cookie(sessionCookie, "", Prefix, -1, secure, true))
 	c.SetCookie(cookie(xsrfCookie, "", Prefix+"/queues", -1, secure, false))
+	if err := h.sessions.revoke(c.Request().Context(), s); err != nil {
+		h.log.Error("ops logout failed", "client", clientKey(c), slog.Any("error", err))
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "the logout could not be recorded (Redis unreachable); try again")
+	}
 	h.log.Info("ops logout", "client", clientKey(c), "session", s.ID[:min(8, len(s.ID))])
 	return c.Redirect(http.StatusSeeOther, Prefix+"/login")
 }
 
-// currentSession returns the request's valid session, if any.
-func (h *Handler) currentSession(c echo.Context) (session, bool) {
+// currentSession returns the request's valid session, if any. An error
+// means validity could not be checked (Redis down); ok is false then.
+func (h *Handler) currentSession(c echo.Context) (s session, ok bool, err error) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil {
-		return session{}, false
+		return session{}, false, nil
 	}
-	s, err := h.sessions.decode(ck.Value)
+	s, err = h.sessions.decode(ck.Value)
 	if err != nil {
-		return session{}, false
+		return session{}, false, nil
 	}
 	content, _, err := h.password.current()
 	if err != nil {
 		h.log.Error("ops: reading the password file", slog.Any("error", err))
-		return session{}, false
+		return session{}, false, nil
 	}
 	if !tokensEqual(s.Password, h.sessions.fingerprint(content)) {
-		return session{}, false // the password changed since the login
+		return session{}, false, nil // the password changed since the login
 	}
-	return s, true
+	gone, err := h.sessions.revoked(c.Request().Context(), s)
+	if err != nil {
+		return session{}, false, err
+	}
+	if gone {
+		return session{}, false, nil
+	}
+	return s, true, nil
 }
 
 // authenticate lets only requests with a valid session through, except to
@@ -114,10 +147,14 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Path() == Prefix+"/login" {
 			return next(c)
 		}
-		s, ok := h.currentSession(c)
+		s, ok, err := h.currentSession(c)
+		if err != nil {
+			h.log.Error("ops: session refused", "client", clientKey(c), slog.Any("error", err))
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "the session cannot be checked (Redis unreachable); try again")
+		}
 		if !ok {
 			if _, err := c.Cookie(sessionCookie); err == nil {
-				c.SetCookie(cookie(sessionCookie, "", Prefix, -1, isHTTPS(c), true))
+				c.SetCookie(cookie(sessionCookie, "", Prefix, -1, h.secure(c), true))
 			}
 			r := c.Request()
 			if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, Prefix+"/queues/api") {
@@ -128,7 +165,7 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxSession, s)
 		if h.deps.QueuesWritable && strings.HasPrefix(c.Request().URL.Path, Prefix+"/queues") {
 			if ck, err := c.Cookie(xsrfCookie); err != nil || ck.Value != s.CSRF {
-				c.SetCookie(cookie(xsrfCookie, s.CSRF, Prefix+"/queues", int(h.sessions.ttl.Seconds()), isHTTPS(c), false))
+				c.SetCookie(cookie(xsrfCookie, s.CSRF, Prefix+"/queues", int(h.sessions.ttl.Seconds()), h.secure(c), false))
 			}
 		}
 		return next(c)
@@ -186,6 +223,7 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-// isHTTPS reports whether the client talks HTTPS to us (directly or
-// through a proxy), so that cookies get the Secure flag.
-func isHTTPS(c echo.Context) bool { return c.Scheme() == "https" }
+// secure reports whether cookies get the Secure flag: always when the
+// public URL is HTTPS (Deps.HTTPS), else when the request came over HTTPS
+// (directly or, by its forwarding headers, through a proxy).
+func (h *Handler) secure(c echo.Context) bool { return h.deps.HTTPS || c.Scheme() == "https" }

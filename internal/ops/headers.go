@@ -29,6 +29,11 @@ func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if h.deps.HTTPS {
+			// Browsers heed it only over HTTPS; there it keeps them from
+			// ever sending the session cookie in clear.
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		return next(c)
 	}
 }

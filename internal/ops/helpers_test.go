@@ -21,6 +21,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
@@ -86,6 +87,22 @@ func redisOpt(t testing.TB) asynq.RedisClientOpt {
 	return asynq.RedisClientOpt{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB}
 }
 
+// sessionRedis is a client of the package's test Redis database for the
+// logged-out sessions: on opt when the test already emptied it (and may
+// have queued tasks there), else on a freshly emptied one.
+func sessionRedis(t testing.TB, opt asynq.RedisConnOpt) redis.UniversalClient {
+	t.Helper()
+	if opt == nil {
+		return testenv.RedisClient(t, redisDB)
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		t.Fatalf("unexpected Redis client %T", opt.MakeRedisClient())
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
 // seed imports a small CRM and records decisions, a subscription and a
 // credential, as the pipeline would.
 func seed(t testing.TB, st *store.Store) {
@@ -149,8 +166,9 @@ type server struct {
 }
 
 // newServer mounts ops with deps completed by test defaults on an
-// httptest server.
-func newServer(t testing.TB, deps ops.Deps) *server {
+// httptest server. configure, when given, adjusts the echo server first
+// (e.g. its IPExtractor).
+func newServer(t testing.TB, deps ops.Deps, configure ...func(*echo.Echo)) *server {
 	t.Helper()
 	clk := &clock{t: testNow}
 	if deps.Now == nil {
@@ -162,12 +180,18 @@ func newServer(t testing.TB, deps ops.Deps) *server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if deps.Redis == nil && deps.PasswordFile != "" {
+		deps.Redis = sessionRedis(t, deps.RedisConnOpt)
+	}
 	h, err := ops.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
 	e := echo.New()
+	for _, f := range configure {
+		f(e)
+	}
 	h.Register(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

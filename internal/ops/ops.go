@@ -6,10 +6,12 @@
 // Every /ops path except the login form needs a session: a signed,
 // HttpOnly, SameSite=Strict cookie issued for the operator password held
 // (as a bcrypt hash) in CONNECTOR_OPS_PASSWORD_FILE. Without that file
-// /ops answers 503 and explains how to set it; it is never open. Every
-// state-changing request carries a per-session CSRF token, logins are
-// rate-limited per client IP, and the pages send a restrictive
-// Content-Security-Policy.
+// /ops answers 503 and explains how to set it; it is never open. Logouts
+// are kept in Redis, so they hold in every web process and across restarts.
+// Every state-changing request carries a per-session CSRF token, logins are
+// rate-limited per client IP (behind trusted proxies: see IPExtractor) and
+// the password checks running at once are capped, and the pages send a
+// restrictive Content-Security-Policy (and HSTS when served over HTTPS).
 package ops
 
 import (
@@ -22,6 +24,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -34,6 +37,11 @@ const DefaultSessionTTL = 12 * time.Hour
 
 // MinSessionKeyLen is the least number of bytes Deps.SessionKey must have.
 const MinSessionKeyLen = 32
+
+// DefaultMaxConcurrentLogins is how many password checks (bcrypt, about a
+// quarter of a second of CPU each) may run at once when
+// Deps.MaxConcurrentLogins is zero.
+const DefaultMaxConcurrentLogins = 2
 
 // Store is what the pages read from the database; *store.Store has it.
 type Store interface {
@@ -74,6 +82,16 @@ type Deps struct {
 	SessionKey []byte
 	// SessionTTL is how long a login lasts; zero means DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Redis keeps the logged-out sessions until they expire; required with
+	// a password file. When it cannot be reached, sessions are refused.
+	Redis redis.UniversalClient
+	// HTTPS: the public URL is https://. Every cookie is then Secure and
+	// the pages send Strict-Transport-Security, whatever the request says.
+	HTTPS bool
+	// MaxConcurrentLogins caps the password checks running at once across
+	// all clients; more are answered 503 at once. Zero means
+	// DefaultMaxConcurrentLogins.
+	MaxConcurrentLogins int
 	// RedisConnOpt is the queues' Redis for asynqmon. Nil: /ops/queues
 	// answers 503.
 	RedisConnOpt asynq.RedisConnOpt
@@ -97,7 +115,9 @@ type Handler struct {
 	password *passwordSource
 	sessions *sessions
 	limiter  *loginLimiter
-	queues   *queues
+	// loginSlots holds a token per password check running.
+	loginSlots chan struct{}
+	queues     *queues
 }
 
 // New checks deps and builds the handler. A configured password file must
@@ -120,6 +140,9 @@ func New(deps Deps) (*Handler, error) {
 	if len(deps.SessionKey) < MinSessionKeyLen {
 		return nil, fmt.Errorf("ops: Deps.SessionKey has %d bytes, want at least %d", len(deps.SessionKey), MinSessionKeyLen)
 	}
+	if deps.Redis == nil {
+		return nil, errors.New("ops: Deps.Redis is required: logouts are kept there")
+	}
 	pw, err := newPasswordSource(deps.PasswordFile, h.log)
 	if err != nil {
 		return nil, err
@@ -129,8 +152,13 @@ func New(deps Deps) (*Handler, error) {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
-	h.sessions = newSessions(deps.SessionKey, ttl, h.now)
+	h.sessions = newSessions(deps.SessionKey, ttl, h.now, deps.Redis)
 	h.limiter = newLoginLimiter(h.now)
+	slots := deps.MaxConcurrentLogins
+	if slots <= 0 {
+		slots = DefaultMaxConcurrentLogins
+	}
+	h.loginSlots = make(chan struct{}, slots)
 	if deps.RedisConnOpt != nil {
 		if h.queues, err = newQueues(deps.RedisConnOpt, deps.QueuesWritable); err != nil {
 			return nil, err

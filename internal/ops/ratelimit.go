@@ -65,6 +65,23 @@ func (l *loginLimiter) allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
+// IPExtractor is the echo.IPExtractor for a server behind the reverse
+// proxies in trusted (config trusted_proxies): the client is the nearest
+// address in X-Forwarded-For that is not a trusted proxy. Nothing else is
+// trusted — not loopback, not private networks — so a client cannot choose
+// its rate-limit key by sending the header itself. Without trusted proxies
+// the peer address is the client.
+func IPExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
 // clientKey is the rate-limit key of the request's client. Forwarding
 // headers count only when the server was told to trust them (echo's
 // IPExtractor); otherwise anyone could pick a fresh key per attempt.

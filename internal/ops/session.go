@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,10 +9,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Cookie names.
@@ -34,20 +37,21 @@ type session struct {
 	Password string `json:"pw"` // fingerprint of the password file it was issued for
 }
 
+// revokedPrefix prefixes the Redis keys of logged-out sessions.
+const revokedPrefix = "connector:ops:revoked:"
+
 // sessions issues and verifies session cookies and remembers logged-out
-// sessions until they would have expired.
+// sessions in Redis until they would have expired, so that a logout holds
+// in every web process and across restarts.
 type sessions struct {
 	key []byte
 	ttl time.Duration
 	now func() time.Time
-
-	mu        sync.Mutex
-	revoked   map[string]time.Time // session ID → its expiry
-	lastPrune time.Time
+	rdb redis.UniversalClient
 }
 
-func newSessions(key []byte, ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{key: key, ttl: ttl, now: now, revoked: map[string]time.Time{}}
+func newSessions(key []byte, ttl time.Duration, now func() time.Time, rdb redis.UniversalClient) *sessions {
+	return &sessions{key: key, ttl: ttl, now: now, rdb: rdb}
 }
 
 var errBadSession = errors.New("ops: invalid session")
@@ -65,7 +69,8 @@ func (s *sessions) encode(v session) string {
 	return payload + "." + base64.RawURLEncoding.EncodeToString(s.mac(payload))
 }
 
-// decode verifies a cookie value and returns its unexpired, unrevoked session.
+// decode verifies a cookie value and returns its unexpired session; see
+// revoked for logouts.
 func (s *sessions) decode(value string) (session, error) {
 	payload, sig, ok := strings.Cut(value, ".")
 	if !ok {
@@ -86,31 +91,30 @@ func (s *sessions) decode(value string) (session, error) {
 	if !s.now().Before(time.Unix(v.Expires, 0)) {
 		return session{}, errBadSession
 	}
-	s.mu.Lock()
-	_, gone := s.revoked[v.ID]
-	s.mu.Unlock()
-	if gone {
-		return session{}, errBadSession
-	}
 	return v, nil
 }
 
-// revoke ends a session before its expiry (logout). The list is kept in
-// this process only; another web process accepts the cookie until it
-// expires, but the browser has dropped it by then.
-func (s *sessions) revoke(v session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.revoked[v.ID] = time.Unix(v.Expires, 0)
-	if now.Sub(s.lastPrune) > time.Minute {
-		s.lastPrune = now
-		for id, exp := range s.revoked {
-			if now.After(exp) {
-				delete(s.revoked, id)
-			}
-		}
+// revoke ends a session before its expiry (logout): its ID is kept in
+// Redis until the session would have expired.
+func (s *sessions) revoke(ctx context.Context, v session) error {
+	left := time.Unix(v.Expires, 0).Sub(s.now())
+	if v.ID == "" || left <= 0 {
+		return nil
 	}
+	if err := s.rdb.Set(ctx, revokedPrefix+v.ID, 1, left).Err(); err != nil {
+		return fmt.Errorf("ops: recording the logout: %w", err)
+	}
+	return nil
+}
+
+// revoked reports whether the session was logged out. An error means it
+// cannot be told; the caller refuses the session then (fails closed).
+func (s *sessions) revoked(ctx context.Context, v session) (bool, error) {
+	n, err := s.rdb.Exists(ctx, revokedPrefix+v.ID).Result()
+	if err != nil {
+		return false, fmt.Errorf("ops: checking the session against logouts: %w", err)
+	}
+	return n > 0, nil
 }
 
 // mac is HMAC-SHA256 over a domain-separated message.

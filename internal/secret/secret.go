@@ -101,6 +101,28 @@ func LoadOrCreateKey(path string) (key *Key, created bool, err error) {
 	return k, false, nil
 }
 
+// ErrKeyFileOpen means group or other users may read or write the master
+// key file.
+var ErrKeyFileOpen = errors.New("secret: the master key file is open to other users")
+
+// CheckKeyFile reports, as an error wrapping ErrKeyFileOpen, when group or
+// other permission bits are set on the master key file, so that the service
+// can warn and `connector check` can say so. A missing file is not reported
+// here.
+func CheckKeyFile(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("secret: master key file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o; chmod 600 %s", ErrKeyFileOpen, path, perm, path)
+	}
+	return nil
+}
+
 func createKey(path string) (*Key, error) {
 	raw := make([]byte, KeySize)
 	if _, err := rand.Read(raw); err != nil {

@@ -137,3 +137,27 @@ func TestConcurrentCreationAgreesOnOneKey(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+// A master key readable by group or others is reported (security review,
+// issue 14); the file the connector creates is not.
+func TestCheckKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := CheckKeyFile(path); err != nil {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, _, err := LoadOrCreateKey(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckKeyFile(path); err != nil {
+		t.Errorf("created file: %v", err)
+	}
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o660} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckKeyFile(path)
+		if !errors.Is(err, ErrKeyFileOpen) || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("mode %04o: %v", mode, err)
+		}
+	}
+}

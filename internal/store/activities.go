@@ -52,13 +52,22 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 			if err != nil {
 				return err
 			}
-			linked, err := s.linkMailbox(ctx, tx, id, r)
+			newLink, linked, err := s.linkMailbox(ctx, tx, id, r)
 			if err != nil {
 				return err
 			}
 			res.ActivityID, res.NewActivity = id, created
 			if !created && linked {
 				res.Outcome = match.OutcomeDuplicate // first seen in another mailbox
+			}
+			switch {
+			case created:
+				err = s.appendChange(ctx, tx, ChangeActivityCreated, id, nil)
+			case newLink:
+				err = s.appendChange(ctx, tx, ChangeActivityUpdated, id, nil) // a further mailbox
+			}
+			if err != nil {
+				return err
 			}
 		}
 		return s.upsertDecision(ctx, tx, r, res)
@@ -114,18 +123,20 @@ func (s *Store) upsertActivity(ctx context.Context, tx *sqlx.Tx, r MessageRecord
 	return id, false, nil
 }
 
-// linkMailbox records that the e-mail sits in this mailbox; linked is false
-// when it was recorded before (the same message processed again).
-func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, r MessageRecord) (linked bool, err error) {
+// linkMailbox records that the e-mail sits in this mailbox. newLink is
+// false when the link was recorded before (the same message processed
+// again); linked is true when the new link makes the e-mail a duplicate:
+// it was stored from another mailbox before.
+func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, r MessageRecord) (newLink, linked bool, err error) {
 	res, err := tx.ExecContext(ctx, s.q(`
 		INSERT INTO activity_mailboxes (activity_id, employee_id, graph_message_id, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`), activityID, r.EmployeeID, r.Message.ID, s.now())
 	if err != nil {
-		return false, fmt.Errorf("linking mailbox: %w", err)
+		return false, false, fmt.Errorf("linking mailbox: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("linking mailbox: %w", err)
+		return false, false, fmt.Errorf("linking mailbox: %w", err)
 	}
 	if n == 1 {
 		// The same mailbox may hold the e-mail under another ID (a copy, or a
@@ -133,11 +144,11 @@ func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, 
 		var others int
 		err := tx.GetContext(ctx, &others, s.q(`SELECT COUNT(*) FROM activity_mailboxes WHERE activity_id = ? AND employee_id <> ?`), activityID, r.EmployeeID)
 		if err != nil {
-			return false, fmt.Errorf("linking mailbox: %w", err)
+			return false, false, fmt.Errorf("linking mailbox: %w", err)
 		}
-		return others > 0, nil
+		return true, others > 0, nil
 	}
-	return false, nil
+	return false, false, nil
 }
 
 func (s *Store) upsertDecision(ctx context.Context, tx *sqlx.Tx, r MessageRecord, res RecordResult) error {

@@ -77,6 +77,19 @@ func (s *Store) RecordCredentialResult(ctx context.Context, id int64, result err
 	return nil
 }
 
+// ResealCredential replaces a credential's sealed secret with the same
+// secret sealed under another master key (after a master key rotation).
+func (s *Store) ResealCredential(ctx context.Context, id int64, sealed string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE credentials SET secret_sealed = ? WHERE id = ?`), sealed, id)
+	if err != nil {
+		return fmt.Errorf("store: reseal credential %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: no credential %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // DeactivateCredential retires a credential (after its secret was deleted in
 // Entra ID); it is kept for the record but never tried again.
 func (s *Store) DeactivateCredential(ctx context.Context, id int64) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/jmoiron/sqlx"
 )
 
 // Document is a filed attachment.
@@ -50,14 +51,27 @@ func (s *Store) DocumentFiled(ctx context.Context, sourceKey string) (bool, erro
 }
 
 // RecordDocument stores a filed attachment; recording it again updates it.
+// The first recording enters the change log (document.filed), so the CRM
+// sees the activity again with its new document.
 func (s *Store) RecordDocument(ctx context.Context, d Document) error {
 	mailDate := utcPtr(d.MailDate)
-	_, err := s.db.ExecContext(ctx, s.q(`
-		INSERT INTO documents (customer_id, activity_id, source_key, path, name, size, sha256, content_type, thread_key, mail_date, sender, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source_key) DO UPDATE SET path = excluded.path, name = excluded.name, size = excluded.size,
-			sha256 = excluded.sha256, content_type = excluded.content_type`),
-		d.CustomerID, d.ActivityID, d.SourceKey, d.Path, d.Name, d.Size, d.SHA256, d.ContentType, d.ThreadKey, mailDate, d.Sender, s.now())
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, s.q(`
+			INSERT INTO documents (customer_id, activity_id, source_key, path, name, size, sha256, content_type, thread_key, mail_date, sender, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (source_key) DO NOTHING RETURNING id`),
+			d.CustomerID, d.ActivityID, d.SourceKey, d.Path, d.Name, d.Size, d.SHA256, d.ContentType, d.ThreadKey, mailDate, d.Sender, s.now())
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, s.q(`UPDATE documents SET path = ?, name = ?, size = ?, sha256 = ?, content_type = ? WHERE source_key = ?`),
+				d.Path, d.Name, d.Size, d.SHA256, d.ContentType, d.SourceKey)
+			return err
+		}
+		if err != nil || d.ActivityID == 0 {
+			return err
+		}
+		return s.appendChange(ctx, tx, ChangeDocumentFiled, d.ActivityID, &id)
+	})
 	if err != nil {
 		return fmt.Errorf("store: record document %s: %w", d.Path, err)
 	}

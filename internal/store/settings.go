@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/dedesales/exchange-connector/internal/address"
+	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/jmoiron/sqlx"
 )
@@ -32,6 +33,7 @@ const (
 	kindInt
 	kindString
 	kindAddresses // JSON array of e-mail addresses
+	kindFileTypes // JSON array of file extensions or names (documents.NormalizeBlocked)
 )
 
 type settingDef struct {
@@ -52,6 +54,7 @@ var settingDefs = map[string]settingDef{
 	model.SettingMaxAttachmentBytes:    {kind: kindInt, def: `157286400`, min: 0, max: 1 << 31, help: "attachments above this size are not filed"},
 	model.SettingDocumentsFolder:       {kind: kindString, def: `"{number}"`, help: "customer folder template: {number}, {name}, {id}"},
 	model.SettingDocumentsRoot:         {kind: kindString, def: `""`, help: "folder below the document store's base that holds the customer folders"},
+	model.SettingDocumentsBlocked:      {kind: kindFileTypes, help: "attachments of these types (.exe, or a name such as desktop.ini) are filed renamed to …" + documents.BlockedSuffix},
 	"alert_recipients":                 {kind: kindAddresses, def: `[]`, help: "operators who receive alert e-mails"},
 	"alert_language":                   {kind: kindString, def: `"de"`, help: "language of alert e-mails: de or en"},
 }
@@ -72,9 +75,18 @@ var freeMailJSON = sync.OnceValue(func() string {
 	return string(b)
 })
 
+// blockedJSON is documents.DefaultBlocked as a stored value, built once.
+var blockedJSON = sync.OnceValue(func() string {
+	b, _ := json.Marshal(documents.DefaultBlocked)
+	return string(b)
+})
+
 func defaultSetting(key string) string {
-	if key == model.SettingFullMatchDomains {
+	switch key {
+	case model.SettingFullMatchDomains:
 		return freeMailJSON()
+	case model.SettingDocumentsBlocked:
+		return blockedJSON()
 	}
 	return settingDefs[key].def
 }
@@ -138,7 +150,13 @@ func parseList(key, value string, kind settingKind) (string, error) {
 	seen := make(map[string]bool)
 	for _, it := range items {
 		var norm string
-		if kind == kindAddresses {
+		if kind == kindFileTypes {
+			n, err := documents.NormalizeBlocked(it)
+			if err != nil {
+				return "", fmt.Errorf("%w: %s: %w", ErrInvalid, key, err)
+			}
+			norm = n
+		} else if kind == kindAddresses {
 			a, ok := address.Normalize(it)
 			if !ok {
 				return "", fmt.Errorf("%w: %s: %q is not an e-mail address", ErrInvalid, key, it)
@@ -242,6 +260,7 @@ func DecodeSettings(values map[string]string) (model.Settings, error) {
 		model.SettingMaxAttachmentBytes:    &st.MaxAttachmentBytes,
 		model.SettingDocumentsFolder:       &st.DocumentsCustomerFolder,
 		model.SettingDocumentsRoot:         &st.DocumentsRoot,
+		model.SettingDocumentsBlocked:      &st.DocumentsBlocked,
 	} {
 		if err := json.Unmarshal([]byte(get(key)), dst); err != nil {
 			return model.Settings{}, fmt.Errorf("store: setting %s has a malformed value: %w", key, err)

@@ -112,7 +112,7 @@ start_private_postgres() {
 
 # ------------------------------------------------ simulator and connector ----
 
-SD="" SIM_PORT="" WEB_PORT="" WRK_PORT="" SIM_PID="" WEB_PID="" WRK_PID="" DBURL="" NEXT=1
+SD="" SIM_PORT="" WEB_PORT="" WEB_METRICS_PORT="" WRK_PORT="" SIM_PID="" WEB_PID="" WRK_PID="" DBURL="" NEXT=1
 
 sim() { # sim METHOD PATH [JSON]
   if [ -n "${3:-}" ]; then
@@ -127,13 +127,15 @@ sim_subscriptions() { sim GET /_sim/state | jq '[.subscriptions // [] | .[]] | l
 sim_notes() { sim GET /_sim/state | jq -c '.notifications // {}'; }
 
 start_web() {
-  CONNECTOR_LISTEN="127.0.0.1:$WEB_PORT" "$CONNECTOR" serve --role=web >>"$SD/web.log" 2>&1 &
+  CONNECTOR_LISTEN="127.0.0.1:$WEB_PORT" CONNECTOR_METRICS_LISTEN="127.0.0.1:$WEB_METRICS_PORT" \
+    "$CONNECTOR" serve --role=web >>"$SD/web.log" 2>&1 &
   WEB_PID=$!
   PIDS+=("$WEB_PID")
   wait_for 30 curl -sf "http://127.0.0.1:$WEB_PORT/healthz"
 }
 start_worker() {
-  CONNECTOR_LISTEN="127.0.0.1:$WRK_PORT" "$CONNECTOR" serve --role=worker >>"$SD/worker.log" 2>&1 &
+  # A worker serves /healthz and /metrics on metrics_listen only.
+  CONNECTOR_METRICS_LISTEN="127.0.0.1:$WRK_PORT" "$CONNECTOR" serve --role=worker >>"$SD/worker.log" 2>&1 &
   WRK_PID=$!
   PIDS+=("$WRK_PID")
   wait_for 30 curl -sf "http://127.0.0.1:$WRK_PORT/healthz"
@@ -151,6 +153,7 @@ env_up() {
   SIM_PORT=$(free_port $((18600 + n * 10)))
   WEB_PORT=$(free_port $((SIM_PORT + 1)))
   WRK_PORT=$(free_port $((WEB_PORT + 1)))
+  WEB_METRICS_PORT=$(free_port $((WRK_PORT + 1)))
   local secret
   secret="chaos~$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
   printf '%s' "$secret" >"$SD/client-secret"
