@@ -78,6 +78,10 @@ func newTestProcessor(t *testing.T, g Graph) testProcessor {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tasks below name subscription s1: the mailbox's current one.
+	if err := s.SaveSubscription(context.Background(), 1, model.Subscription{ID: "s1", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	logs := new(syncBuffer)
 	p := NewProcessor(Deps{Store: s, Graph: g, Metrics: metrics.New(prometheus.NewRegistry()),
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
