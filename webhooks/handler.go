@@ -119,11 +119,14 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.POST(PathNotifications, h.handleNotifications, h.observe)
 	e.POST(PathLifecycle, h.handleLifecycle, h.observe)
 	e.GET(PathHealth, h.handleHealth)
+	e.GET(PathReady, h.handlePublicReady, h.observe)
 }
 
 // RegisterInternal adds the routes that must not face the internet to e,
 // the server on metrics_listen: /metrics (it describes every mailbox),
-// /readyz (it names the dependencies) and /healthz.
+// /readyz with each dependency's state, and /healthz. The public listener
+// keeps a terse /readyz (DESIGN §7: load balancers and probes ask it there)
+// that says only ready or not.
 func (h *Handler) RegisterInternal(e *echo.Echo) {
 	e.GET(PathHealth, h.handleHealth)
 	e.GET(PathReady, h.handleReady, h.observe)

@@ -20,7 +20,14 @@ func (h *Handler) handleHealth(c echo.Context) error {
 // "name: failed"; the errors themselves go to the log only, as they may name
 // hosts and users.
 func (h *Handler) handleReady(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), h.d.ReadyTimeout)
+	code, body := h.readiness(c.Request().Context())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.String(code, body)
+}
+
+// readiness runs every ReadyCheck within the ready timeout.
+func (h *Handler) readiness(ctx context.Context) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, h.d.ReadyTimeout)
 	defer cancel()
 	errs := make([]error, len(h.d.Ready))
 	var wg sync.WaitGroup
@@ -39,8 +46,19 @@ func (h *Handler) handleReady(c echo.Context) error {
 		body.WriteString(r.Name + ": failed\n")
 		h.d.Logger.WarnContext(ctx, "webhooks: not ready", slog.String("check", r.Name), slog.Any("error", errs[i]))
 	}
+	return code, body.String()
+}
+
+// handlePublicReady serves GET /readyz on the public listener: the same
+// checks, but the body says only "ready" or "not ready", so nothing about
+// the dependencies faces the internet.
+func (h *Handler) handlePublicReady(c echo.Context) error {
+	code, _ := h.readiness(c.Request().Context())
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.String(code, body.String())
+	if code != http.StatusOK {
+		return c.String(code, "not ready\n")
+	}
+	return c.String(code, "ready\n")
 }
 
 // handleMetrics serves GET /metrics from the Gatherer.

@@ -73,15 +73,18 @@ func TestMetricsExposed(t *testing.T) {
 	}
 }
 
-// /metrics and /readyz are served only on the internal listener; the public
-// one (Graph's, possibly on the internet) keeps just /healthz (security
-// review, issue 14).
+// /metrics and the detailed /readyz are served only on the internal
+// listener; the public one (Graph's, possibly on the internet) keeps
+// /healthz and a /readyz that names nothing (security review, issue 14).
 func TestMetricsAndReadinessAreNotPublic(t *testing.T) {
 	ev := newEnvWith(t, &fakeEnqueuer{})
+	if rec := ev.do(http.MethodGet, PathMetrics, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("public GET /metrics: %d, want 404", rec.Code)
+	}
+	if rec := ev.do(http.MethodGet, PathReady, nil); rec.Code != http.StatusOK || rec.Body.String() != "ready\n" {
+		t.Errorf("public GET /readyz: %d %q, want 200 \"ready\"", rec.Code, rec.Body.String())
+	}
 	for _, path := range []string{PathMetrics, PathReady} {
-		if rec := ev.do(http.MethodGet, path, nil); rec.Code != http.StatusNotFound {
-			t.Errorf("public GET %s: %d, want 404", path, rec.Code)
-		}
 		if rec := ev.doInternal(http.MethodGet, path); rec.Code != http.StatusOK {
 			t.Errorf("internal GET %s: %d, want 200", path, rec.Code)
 		}

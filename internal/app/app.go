@@ -111,12 +111,21 @@ func Serve(ctx context.Context, o Options) error {
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
+	// The worker files attachments into the document store; the web role
+	// serves them to the CRM (GET /api/v1/documents/{id}/content).
+	docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
+	if err != nil {
+		return fmt.Errorf("documents_url: %w", err)
+	}
+	if c, ok := docs.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
 	var parts []func(context.Context) error
 	if o.Role != RoleWorker {
 		webQueue, closeWebQueue := webEnqueuer(redisOpt, queue)
 		defer closeWebQueue()
 		web, err := newWeb(o, webDeps{st: st, rdb: rdb, queue: webQueue, redisOpt: redisOpt, keys: keys,
-			sessionKey: key.Derive("ops-session"), m: m, reg: reg})
+			sessionKey: key.Derive("ops-session"), m: m, reg: reg, docs: docs})
 		if err != nil {
 			return err
 		}
@@ -140,10 +149,6 @@ func Serve(ctx context.Context, o Options) error {
 			}})
 		if err != nil {
 			return err
-		}
-		docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
-		if err != nil {
-			return fmt.Errorf("documents_url: %w", err)
 		}
 		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),

@@ -59,10 +59,11 @@ func TestMailBecomesActivity(t *testing.T) {
 				t.Error("/metrics names a mailbox")
 			}
 			// Metrics and readiness are not on the public listener (security review, issue 14).
-			for _, path := range []string{"/metrics", "/readyz"} {
-				if code, _ := fetch(t, s.cfg.PublicURL+path); code != http.StatusNotFound {
-					t.Errorf("public %s: %d, want 404", path, code)
-				}
+			if code, _ := fetch(t, s.cfg.PublicURL+"/metrics"); code != http.StatusNotFound {
+				t.Errorf("public /metrics: %d, want 404", code)
+			}
+			if code, body := fetch(t, s.cfg.PublicURL+"/readyz"); code != http.StatusOK || strings.Contains(body, "redis") {
+				t.Errorf("public /readyz: %d %q, want 200 naming nothing", code, body)
 			}
 			if code, _ := fetch(t, s.internalURL+"/readyz"); code != http.StatusOK {
 				t.Errorf("internal /readyz: %d", code)

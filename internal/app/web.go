@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dedesales/exchange-connector/internal/api"
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/ops"
@@ -35,12 +36,13 @@ type webDeps struct {
 	sessionKey []byte
 	m          *metrics.Metrics
 	reg        *prometheus.Registry
+	docs       api.DocumentReader
 }
 
-// newWeb returns the HTTP side: Graph's webhooks, /healthz and the
-// operators' /ops pages on the public listener, and /metrics, /readyz and
-// /healthz on the internal one (metrics_listen), which never faces the
-// internet.
+// newWeb returns the HTTP side: Graph's webhooks, /healthz, the operators'
+// /ops pages and the CRM's API (/api/v1) on the public listener, and
+// /metrics, /readyz and /healthz on the internal one (metrics_listen),
+// which never faces the internet.
 func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 	st, rdb, queue, keys, m, reg := d.st, d.rdb, d.queue, d.keys, d.m, d.reg
 	h, err := webhooks.New(webhooks.Deps{
@@ -68,6 +70,11 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
+	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, RatePerSecond: o.Config.APIRatePerSecond, Metrics: m, Logger: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	apiHandler.Register(e)
 	parts := []func(context.Context) error{serveHTTP(o, e, httpListener{name: "public", ln: o.Listener, addr: o.Config.Listen,
 		tls: o.Config.TLSCertFile != ""}, opsHandler.Close)}
 	if internal := internalListener(o); internal != nil {

@@ -78,6 +78,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.explainCommand(),
 		a.checkCommand(),
 		a.opsCommand(),
+		a.apikeyCommand(),
 	)
 	return root
 }

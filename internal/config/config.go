@@ -93,6 +93,9 @@ type Config struct {
 	SMTPPasswordFile string        `koanf:"smtp_password_file"`
 	SMTPFrom         string        `koanf:"smtp_from"`
 	SMTPTimeout      time.Duration `koanf:"smtp_timeout" default:"30s"`
+	// APIRatePerSecond limits each key of the CRM API (/api/v1); bursts of
+	// twice as many are allowed.
+	APIRatePerSecond int `koanf:"api_rate_per_second" default:"50"`
 }
 
 // Defaults returns the configuration used when nothing else is set: the
@@ -259,6 +262,9 @@ func (c *Config) Validate() error {
 	case "starttls", "tls", "none":
 	default:
 		bad("smtp_tls", "%q is not one of starttls, tls, none", c.SMTPTLS)
+	}
+	if c.APIRatePerSecond < 1 || c.APIRatePerSecond > 100000 {
+		bad("api_rate_per_second", "%d is not from 1 to 100000", c.APIRatePerSecond)
 	}
 	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
 		bad("smtp_port", "%d is not a port", c.SMTPPort)

@@ -96,15 +96,29 @@ func Parse(r io.Reader) (*File, error) {
 // appends it to *list.
 func appendRecord[T any](list *[]T) func(int, json.RawMessage) error {
 	return func(_ int, raw json.RawMessage) error {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		var v T
-		if err := dec.Decode(&v); err != nil {
-			return describeJSONError("", err)
+		v, err := DecodeRecord[T](raw)
+		if err != nil {
+			return err
 		}
 		*list = append(*list, v)
 		return nil
 	}
+}
+
+// DecodeRecord decodes one record (an employee, customer, contact, lead or
+// opportunity) strictly, as Parse decodes each record of a file: unknown
+// fields, wrong types and trailing data are errors naming the field.
+func DecodeRecord[T any](raw []byte) (T, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, describeJSONError("", err)
+	}
+	if dec.More() {
+		return v, errors.New("unexpected data after the record")
+	}
+	return v, nil
 }
 
 func describeJSONError(where string, err error) error {
@@ -132,81 +146,140 @@ func describeJSONError(where string, err error) error {
 
 // Validate checks every record. customerExists reports customers known
 // outside the file (the database); nil means only the file's customers count.
-// All problems are reported together.
+// All problems are reported together, as a *ValidationError.
 func (f *File) Validate(customerExists func(id int64) bool) error {
 	v := validator{}
 	customers := make(map[int64]bool)
 	v.employees(f.Employees)
 	for i, c := range f.Customers {
-		rec := fmt.Sprintf("customers[%d] (id %d)", i, c.ID)
+		rec := record{"customers", i, c.ID}
 		v.id(rec, c.ID, "customer")
 		customers[c.ID] = true
 		v.required(rec, "name", c.Name)
 		v.optionalAddress(rec, "email", c.Email)
 		for j, d := range c.Domains {
 			if nd := address.NormalizeDomain(d); nd == "" || strings.ContainsAny(nd, "@ /") {
-				v.add("%s: domains[%d] %q: not a domain", rec, j, d)
+				v.add(rec, fmt.Sprintf("domains[%d]", j), false, "%q: not a domain", d)
 			}
 		}
 	}
 	known := func(id int64) bool { return customers[id] || (customerExists != nil && customerExists(id)) }
 	for i, c := range f.Contacts {
-		rec := fmt.Sprintf("contacts[%d] (id %d)", i, c.ID)
+		rec := record{"contacts", i, c.ID}
 		v.id(rec, c.ID, "contact")
 		v.ref(rec, c.CustomerID, known)
 		v.optionalAddress(rec, "email", c.Email)
 	}
 	for i, l := range f.Leads {
-		rec := fmt.Sprintf("leads[%d] (id %d)", i, l.ID)
+		rec := record{"leads", i, l.ID}
 		v.id(rec, l.ID, "lead")
 		v.ref(rec, l.CustomerID, known)
 		if !model.ValidLeadStatus(l.Status) {
-			v.add("%s: status %q: not one of in_progress, deferred, won, lost, cancelled", rec, l.Status)
+			v.add(rec, "status", false, "%q: not one of in_progress, deferred, won, lost, cancelled", l.Status)
 		}
 		if l.CreatedAt.IsZero() {
-			v.add("%s: created_at: missing", rec)
+			v.add(rec, "created_at", false, "missing")
 		}
 	}
 	for i, o := range f.Opportunities {
-		rec := fmt.Sprintf("opportunities[%d] (id %d)", i, o.ID)
+		rec := record{"opportunities", i, o.ID}
 		v.id(rec, o.ID, "opportunity")
 		v.ref(rec, o.CustomerID, known)
 		if !model.ValidOpportunityStatus(o.Status) {
-			v.add("%s: status %q: not one of in_progress, won, lost, cancelled", rec, o.Status)
+			v.add(rec, "status", false, "%q: not one of in_progress, won, lost, cancelled", o.Status)
 		}
 		if o.CreatedAt.IsZero() {
-			v.add("%s: created_at: missing", rec)
+			v.add(rec, "created_at", false, "missing")
 		}
 	}
 	return v.err()
 }
 
-// validator collects problems; at most maxProblems are reported.
+// Problem is one thing wrong with a record of the file.
+type Problem struct {
+	Section string // "contacts"
+	Index   int    // position in the section
+	ID      int64  // the record's id as given
+	Field   string // "email", "customer_id", "domains[1]"
+	Detail  string // what is wrong, without the record and field
+	// Reference is set when the record refers to a customer that exists
+	// nowhere: a conflict with what is stored rather than a malformed record.
+	Reference bool
+}
+
+// Path names the field within the file: "contacts[3].email".
+func (p Problem) Path() string {
+	return fmt.Sprintf("%s[%d].%s", p.Section, p.Index, p.Field)
+}
+
+func (p Problem) String() string {
+	sep := " "
+	if !strings.HasPrefix(p.Detail, "\"") && !p.Reference {
+		sep = ": "
+	}
+	return fmt.Sprintf("%s[%d] (id %d): %s%s%s", p.Section, p.Index, p.ID, p.Field, sep, p.Detail)
+}
+
+// ValidationError lists every problem Validate found.
+type ValidationError struct{ Problems []Problem }
+
+func (e *ValidationError) Error() string {
+	ps := e.Problems
+	more := 0
+	if len(ps) > maxProblems {
+		ps, more = ps[:maxProblems], len(ps)-maxProblems
+	}
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	msg := strings.Join(parts, "; ")
+	if more > 0 {
+		msg += fmt.Sprintf(" (and %d more problems)", more)
+	}
+	return msg
+}
+
+// OnlyReferences reports whether every problem is a reference to a missing customer.
+func (e *ValidationError) OnlyReferences() bool {
+	for _, p := range e.Problems {
+		if !p.Reference {
+			return false
+		}
+	}
+	return len(e.Problems) > 0
+}
+
+// record identifies a record being validated.
+type record struct {
+	section string
+	index   int
+	id      int64
+}
+
+// validator collects problems; at most maxProblems are shown in the error text.
 type validator struct {
-	problems []string
+	problems []Problem
 	seen     map[string]bool
 }
 
 const maxProblems = 20
 
-func (v *validator) add(format string, args ...any) {
-	v.problems = append(v.problems, fmt.Sprintf(format, args...))
+func (v *validator) add(rec record, field string, reference bool, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Section: rec.section, Index: rec.index, ID: rec.id, Field: field,
+		Detail: fmt.Sprintf(format, args...), Reference: reference})
 }
 
 func (v *validator) err() error {
-	switch n := len(v.problems); {
-	case n == 0:
+	if len(v.problems) == 0 {
 		return nil
-	case n > maxProblems:
-		return fmt.Errorf("%s (and %d more problems)", strings.Join(v.problems[:maxProblems], "; "), n-maxProblems)
-	default:
-		return errors.New(strings.Join(v.problems, "; "))
 	}
+	return &ValidationError{Problems: v.problems}
 }
 
 func (v *validator) employees(es []model.Employee) {
 	for i, e := range es {
-		rec := fmt.Sprintf("employees[%d] (id %d)", i, e.ID)
+		rec := record{"employees", i, e.ID}
 		v.id(rec, e.ID, "employee")
 		v.required(rec, "name", e.Name)
 		v.optionalAddress(rec, "email", e.Email)
@@ -216,9 +289,9 @@ func (v *validator) employees(es []model.Employee) {
 	}
 }
 
-func (v *validator) id(rec string, id int64, kind string) {
+func (v *validator) id(rec record, id int64, kind string) {
 	if id <= 0 {
-		v.add("%s: id: must be a positive number", rec)
+		v.add(rec, "id", false, "must be a positive number")
 		return
 	}
 	if v.seen == nil {
@@ -226,28 +299,28 @@ func (v *validator) id(rec string, id int64, kind string) {
 	}
 	key := fmt.Sprintf("%s/%d", kind, id)
 	if v.seen[key] {
-		v.add("%s: id: a second %s with id %d", rec, kind, id)
+		v.add(rec, "id", false, "a second %s with id %d", kind, id)
 	}
 	v.seen[key] = true
 }
 
-func (v *validator) ref(rec string, customerID int64, known func(int64) bool) {
+func (v *validator) ref(rec record, customerID int64, known func(int64) bool) {
 	if !known(customerID) {
-		v.add("%s: customer_id %d: no such customer", rec, customerID)
+		v.add(rec, "customer_id", true, "%d: no such customer", customerID)
 	}
 }
 
-func (v *validator) required(rec, field, value string) {
+func (v *validator) required(rec record, field, value string) {
 	if strings.TrimSpace(value) == "" {
-		v.add("%s: %s: must not be empty", rec, field)
+		v.add(rec, field, false, "must not be empty")
 	}
 }
 
-func (v *validator) optionalAddress(rec, field, value string) {
+func (v *validator) optionalAddress(rec record, field, value string) {
 	if strings.TrimSpace(value) == "" {
 		return
 	}
 	if _, ok := address.Normalize(value); !ok {
-		v.add("%s: %s %q: not an e-mail address", rec, field, value)
+		v.add(rec, field, false, "%q: not an e-mail address", value)
 	}
 }

@@ -222,3 +222,25 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Open implements Store: the file, read through the os.Root.
+func (l *Local) Open(_ context.Context, p string) (io.ReadCloser, int64, error) {
+	p, err := cleanPath(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := l.root.Open(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("documents: open %s: %w", p, classifyOSError(err))
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("documents: stat %s: %w", p, classifyOSError(err))
+	}
+	if !info.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("documents: open %s: not a file: %w", p, ErrNotFound)
+	}
+	return f, info.Size(), nil
+}

@@ -65,6 +65,10 @@ func TestLocalTraversal(t *testing.T) {
 	if err := l.Move(ctx, "escape/secret", "stolen"); err == nil {
 		t.Errorf("Move from outside the root succeeded")
 	}
+	if rc, _, err := l.Open(ctx, "escape/secret"); err == nil {
+		rc.Close()
+		t.Errorf("Open through a symlink out of the root succeeded")
+	}
 	if err := l.MkdirAll(ctx, "escape/sub"); err == nil {
 		t.Errorf("MkdirAll through a symlink out of the root succeeded")
 	}
@@ -138,5 +142,20 @@ func TestOpen(t *testing.T) {
 		if _, err := Open(bad, WebDAVOptions{}); err == nil {
 			t.Errorf("Open(%q) succeeded", bad)
 		}
+	}
+}
+
+// Open of a folder is ErrNotFound: only files are served.
+func TestLocalOpenFolder(t *testing.T) {
+	l, _ := newTestLocal(t)
+	ctx := context.Background()
+	if err := l.MkdirAll(ctx, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if rc, _, err := l.Open(ctx, "a/b"); !errors.Is(err, ErrNotFound) {
+		if rc != nil {
+			rc.Close()
+		}
+		t.Errorf("Open(folder) = %v, want ErrNotFound", err)
 	}
 }

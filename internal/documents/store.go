@@ -37,6 +37,11 @@ type Store interface {
 	Move(ctx context.Context, from, to string) error
 	// MkdirAll creates the folder path and its missing parents.
 	MkdirAll(ctx context.Context, path string) error
+	// Open returns a reader of the file at path and its size (-1 when the
+	// store does not say). It streams: nothing is read before the caller
+	// reads, and memory use does not grow with the file. A missing file (or
+	// a folder) is ErrNotFound. The caller closes the reader.
+	Open(ctx context.Context, path string) (io.ReadCloser, int64, error)
 }
 
 // Open returns the Store for a documents URL (CONNECTOR_DOCUMENTS_URL):

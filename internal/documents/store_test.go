@@ -126,6 +126,30 @@ func testStore(t *testing.T, s Store) {
 			t.Errorf("Stat after MkdirAll = %v, %v", exists, err)
 		}
 	})
+	t.Run("Open", func(t *testing.T) {
+		p := "open/Angebot 100% ä.pdf"
+		put(t, s, p, b)
+		rc, size, err := s.Open(ctx, p)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		var got bytes.Buffer
+		if _, err := io.Copy(&got, rc); err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		if err := rc.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if !bytes.Equal(got.Bytes(), b) || (size != int64(len(b)) && size != -1) {
+			t.Errorf("Open = %q (size %d), want %q (%d)", got.Bytes(), size, b, len(b))
+		}
+		if _, _, err := s.Open(ctx, "open/none.pdf"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Open of a missing file: %v, want ErrNotFound", err)
+		}
+		if _, _, err := s.Open(ctx, "../open/x.pdf"); !errors.Is(err, ErrPath) {
+			t.Errorf("Open outside the store: %v, want ErrPath", err)
+		}
+	})
 	t.Run("BadPaths", func(t *testing.T) {
 		for _, p := range []string{"", "/", "../x", "a/../../x", "a/./b", "a//b", "..", "a/.."} {
 			if err := s.Put(ctx, p, strings.NewReader("x"), 1, time.Time{}, ""); !errors.Is(err, ErrPath) {

@@ -485,3 +485,17 @@ func (w *WebDAV) resolveExisting(ctx context.Context, from, to string) error {
 	}
 	return w.call(ctx, http.MethodDelete, w.fileURL(from), from, nil, 0, nil, http.StatusNoContent, http.StatusOK, http.StatusNotFound)
 }
+
+// Open implements Store with a GET whose body is handed to the caller as it
+// arrives. The size is the reply's Content-Length (-1 when it has none).
+func (w *WebDAV) Open(ctx context.Context, p string) (io.ReadCloser, int64, error) {
+	p, err := cleanPath(p)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := w.request(ctx, http.MethodGet, w.fileURL(p), p, nil, 0, nil, http.StatusOK)
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.Body, resp.ContentLength, nil
+}

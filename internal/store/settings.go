@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,8 @@ type settingDef struct {
 	def      string // default, as stored (JSON)
 	min, max int    // for kindInt
 	help     string
+	// check validates a kindString value beyond its type (nil: any string).
+	check func(string) error
 }
 
 // settingDefs lists every setting the connector knows, with its default.
@@ -52,11 +55,11 @@ var settingDefs = map[string]settingDef{
 	model.SettingBackfillDays:          {kind: kindInt, def: `30`, min: 0, max: 3650, help: "days of mail imported when a mailbox is first synced"},
 	model.SettingSkipInlineAttachments: {kind: kindBool, def: `true`, help: "do not file inline images (signature logos)"},
 	model.SettingMaxAttachmentBytes:    {kind: kindInt, def: `157286400`, min: 0, max: 1 << 31, help: "attachments above this size are not filed"},
-	model.SettingDocumentsFolder:       {kind: kindString, def: `"{number}"`, help: "customer folder template: {number}, {name}, {id}"},
-	model.SettingDocumentsRoot:         {kind: kindString, def: `""`, help: "folder below the document store's base that holds the customer folders"},
+	model.SettingDocumentsFolder:       {kind: kindString, def: `"{number}"`, help: "customer folder template: {number}, {name}, {id}", check: checkFolderTemplate},
+	model.SettingDocumentsRoot:         {kind: kindString, def: `""`, help: "folder below the document store's base that holds the customer folders", check: checkDocumentsRoot},
 	model.SettingDocumentsBlocked:      {kind: kindFileTypes, help: "attachments of these types (.exe, or a name such as desktop.ini) are filed renamed to …" + documents.BlockedSuffix},
 	"alert_recipients":                 {kind: kindAddresses, def: `[]`, help: "operators who receive alert e-mails"},
-	"alert_language":                   {kind: kindString, def: `"de"`, help: "language of alert e-mails: de or en"},
+	"alert_language":                   {kind: kindString, def: `"de"`, help: "language of alert e-mails: de or en", check: oneOf("de", "en")},
 }
 
 // DefaultSettings returns every setting's default as (key, JSON value) pairs,
@@ -130,10 +133,77 @@ func ParseSetting(key, value string) (string, error) {
 		if json.Unmarshal([]byte(value), &s) != nil {
 			s = value
 		}
+		if def.check != nil {
+			if err := def.check(s); err != nil {
+				return "", fmt.Errorf("%w: %s: %q: %w", ErrInvalid, key, s, err)
+			}
+		}
 		b, _ := json.Marshal(s)
 		return string(b), nil
 	default:
+		// A list may come as a JSON string of words (an import file's or
+		// the API's "a.de, b.de").
+		var words string
+		if json.Unmarshal([]byte(value), &words) == nil {
+			value = strings.TrimSpace(words)
+		}
 		return parseList(key, value, def.kind)
+	}
+}
+
+// checkFolderTemplate validates documents_customer_folder when it is set, so
+// that a typo fails at `settings set` (or the import, or the API) rather
+// than in every filing job: not empty, only {number}, {name} and {id},
+// balanced braces, at least one placeholder (else every customer shares
+// one folder), "/" only between folder names (no "\", "..", leading or
+// trailing "/").
+func checkFolderTemplate(t string) error {
+	switch {
+	case strings.TrimSpace(t) == "":
+		return errors.New(`must not be empty (the default is "{number}")`)
+	case strings.Contains(t, "\\"):
+		return errors.New(`"\" is not a folder separator; use "/" between folders`)
+	case strings.HasPrefix(t, "/") || strings.HasSuffix(t, "/"):
+		return errors.New(`must not start or end with "/" (it is relative to documents_root)`)
+	}
+	for _, seg := range strings.Split(t, "/") {
+		switch strings.TrimSpace(seg) {
+		case "":
+			return errors.New(`an empty folder name between two "/"`)
+		case ".", "..":
+			return fmt.Errorf("the folder name %q is not allowed", seg)
+		}
+	}
+	if err := documents.ValidateTemplate(t); err != nil {
+		_, msg, _ := strings.Cut(err.Error(), ": ")
+		_, msg, _ = strings.Cut(msg, ": ")
+		return errors.New(msg)
+	}
+	if !strings.Contains(t, "{number}") && !strings.Contains(t, "{name}") && !strings.Contains(t, "{id}") {
+		return errors.New("names no customer: use {number}, {name} or {id}")
+	}
+	return nil
+}
+
+// checkDocumentsRoot validates documents_root: a relative folder path.
+func checkDocumentsRoot(r string) error {
+	if strings.Contains(r, "\\") {
+		return errors.New(`"\" is not a folder separator; use "/"`)
+	}
+	for _, seg := range strings.Split(r, "/") {
+		if s := strings.TrimSpace(seg); s == "." || s == ".." {
+			return fmt.Errorf("the folder name %q is not allowed", seg)
+		}
+	}
+	return nil
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(v string) error {
+		if !slices.Contains(values, v) {
+			return fmt.Errorf("not one of %s", strings.Join(values, ", "))
+		}
+		return nil
 	}
 }
 
