@@ -16,7 +16,7 @@ import (
 
 // Redis databases, one per test package.
 const (
-	RedisDBQueue     = 9
+	RedisDBQueue     = 8
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11
 	RedisDBCLI       = 12
