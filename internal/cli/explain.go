@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dedesales/exchange-connector/internal/ops"
+	"github.com/dedesales/exchange-connector/internal/explain"
 )
 
 func (a *app) explainCommand() *cobra.Command {
@@ -33,7 +33,7 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprint(a.stdout, termSafeText(ops.ExplainDecision(d)))
+				fmt.Fprint(a.stdout, termSafeText(explain.Decision(d)))
 			}
 			return nil
 		},

@@ -1,4 +1,4 @@
-package ops
+package explain
 
 import (
 	"strings"
@@ -9,13 +9,13 @@ import (
 )
 
 // The store hands back data; the sentences come from match.
-func TestExplainDecision(t *testing.T) {
+func TestDecision(t *testing.T) {
 	cust := int64(10)
 	d := store.Decision{GraphMessageID: "AAMk-1", EmployeeID: 1, Subject: "Angebot", Folder: "Inbox",
 		Outcome: match.OutcomeImported, Reason: match.ReasonMatched, Direction: match.DirectionInbound,
 		Rule: match.RuleCustomerDomain, MatchedAddress: "a@kunde.example", CustomerID: &cust, Ambiguous: true,
 		Candidates: `["a@kunde.example"]`, Note: "notification"}
-	out := ExplainDecision(d)
+	out := Decision(d)
 	for _, want := range []string{
 		"message AAMk-1 (employee 1)",
 		"outcome:           imported (" + match.ReasonText(match.ReasonMatched) + ")",

@@ -1,4 +1,8 @@
-package ops
+// Package explain describes stored decisions for people: the text that
+// `connector explain`, the /ops decision pages and the CRM API show. The
+// sentences about reason codes come from internal/match, next to the codes;
+// the store only returns data.
+package explain
 
 import (
 	"fmt"
@@ -8,10 +12,8 @@ import (
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
-// ExplainDecision describes a stored decision for people, line by line:
-// what `connector explain` prints and the decision pages show. The
-// sentences about reasons come from internal/match, next to the codes.
-func ExplainDecision(d store.Decision) string {
+// Decision describes a stored decision line by line.
+func Decision(d store.Decision) string {
 	var b strings.Builder
 	p := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "  %-18s %s\n", label+":", fmt.Sprintf(format, args...))
