@@ -386,6 +386,12 @@ func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl File
 	case errors.Is(err, documents.ErrQuota):
 		log.Error("the document store is full; waiting", slog.Any("error", err))
 		return err
+	case errors.Is(err, grapherr.ErrInvalid):
+		log.Error("Graph refused a request for the attachments; not retrying", slog.Any("error", err))
+		if nerr := p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: "+err.Error()); nerr != nil {
+			log.Warn("recording the error on the decision failed", slog.Any("error", nerr))
+		}
+		return permanent(err)
 	default:
 		return p.graphFailure(ctx, mb, err, log)
 	}

@@ -73,9 +73,24 @@ func (p *Processor) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 		}
 		log.Warn("message not found after retries; the next delta round will pick it up if it exists", slog.Any("error", err))
 		return nil
+	case errors.Is(err, grapherr.ErrInvalid):
+		// Graph refused the request itself (a 4xx other than 401, 403, 404,
+		// 410 and 429): the same request fails the same way again, so it is
+		// recorded where operators look and the task is not retried.
+		log.Error("Graph refused the request; not retrying", slog.Any("error", err))
+		if merr := p.Store.SetMailboxError(ctx, mb.EmployeeID, err.Error()); merr != nil {
+			log.Warn("recording the error on the mailbox failed", slog.Any("error", merr))
+		}
+		return permanent(err)
 	default:
 		return err // throttled (not a failure), transient, auth: retried with backoff
 	}
+}
+
+// permanent marks err as not worth retrying: asynq archives the task at
+// once (the health check then reports it as a dead task).
+func permanent(err error) error {
+	return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
 }
 
 // syncableMailbox loads the mailbox of a task; ok is false (and the task is
@@ -148,13 +163,13 @@ func (p *Processor) folderPath(ctx context.Context, mb store.Mailbox, folderID s
 		}
 		p.folders.put(mb.EmployeeID, tree)
 	}
-	if path, ok := store.FolderPath(tree, folderID); ok {
+	if path, ok := folderTree(tree).Path(folderID); ok {
 		return path, nil
 	}
 	if tree, err = p.refreshFolders(ctx, mb); err != nil {
 		return nil, err
 	}
-	if path, ok := store.FolderPath(tree, folderID); ok {
+	if path, ok := folderTree(tree).Path(folderID); ok {
 		return path, nil
 	}
 	// Not below msgfolderroot (e.g. a search folder): treat as a user folder.

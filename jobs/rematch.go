@@ -12,6 +12,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -58,7 +59,7 @@ func NewRematchTask(p RematchPayload, now time.Time, window time.Duration) (*asy
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeRematch, err)
 	}
 	slot := now.UTC().Truncate(window)
-	id := taskID("rematch", slot.Format(time.RFC3339Nano), p.Since.UTC().Format(time.RFC3339))
+	id := queue.TaskID("rematch", slot.Format(time.RFC3339Nano), p.Since.UTC().Format(time.RFC3339))
 	return asynq.NewTask(TypeRematch, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(slot.Add(window)),
 		asynq.MaxRetry(5), asynq.Timeout(30*time.Minute)), nil
 }
@@ -107,7 +108,7 @@ func NewRematchMessageTask(p RematchMessagePayload) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeRematchMessage, err)
 	}
-	id := taskID("rematch-msg", fmt.Sprint(p.EmployeeID), p.MessageID)
+	id := queue.TaskID("rematch-msg", fmt.Sprint(p.EmployeeID), p.MessageID)
 	return asynq.NewTask(TypeRematchMessage, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(12)), nil
 }
 
@@ -180,7 +181,7 @@ func PlanRematch(ctx context.Context, st *store.Store, since time.Time, hit func
 			if p.Done {
 				continue
 			}
-			if d := match.Decide(nil, p, l); d.Imported() {
+			if d := match.Decide(&match.Input{Rules: rules}, p, l); d.Imported() {
 				stats.Matched++
 				if err := hit(RematchHit{Stored: page[i], Now: d}); err != nil {
 					return stats, err

@@ -71,13 +71,13 @@ func (g *fakeGraph) RenewSubscription(context.Context, string, time.Time) (model
 func (g *fakeGraph) ReauthorizeSubscription(context.Context, string) error { return errUnused }
 func (g *fakeGraph) DeleteSubscription(context.Context, string) error      { return errUnused }
 
-// queue records enqueued tasks, for the test to run.
-type queue struct {
+// taskQueue records enqueued tasks, for the test to run.
+type taskQueue struct {
 	mu    sync.Mutex
 	tasks []*asynq.Task
 }
 
-func (q *queue) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
+func (q *taskQueue) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Option) (*asynq.TaskInfo, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.tasks = append(q.tasks, t)
@@ -85,7 +85,7 @@ func (q *queue) EnqueueContext(_ context.Context, t *asynq.Task, _ ...asynq.Opti
 }
 
 // take removes and returns the queued tasks of a type.
-func (q *queue) take(typ string) []*asynq.Task {
+func (q *taskQueue) take(typ string) []*asynq.Task {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var out, rest []*asynq.Task
@@ -109,7 +109,7 @@ const (
 type rematchFixture struct {
 	st    *store.Store
 	graph *fakeGraph
-	queue *queue
+	queue *taskQueue
 	p     *Processor
 	now   time.Time
 }
@@ -144,7 +144,7 @@ func newRematchFixture(t testing.TB, st *store.Store) *rematchFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &rematchFixture{st: st, graph: &fakeGraph{messages: map[string]model.Message{}}, queue: &queue{},
+	f := &rematchFixture{st: st, graph: &fakeGraph{messages: map[string]model.Message{}}, queue: &taskQueue{},
 		now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return f.now })
 	f.p = NewProcessor(Deps{Store: st, Graph: f.graph, Enqueuer: f.queue, Documents: docs,

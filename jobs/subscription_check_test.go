@@ -139,13 +139,13 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 			if err := message(1, sub); err != nil {
 				t.Errorf("message of subscription %q: %v, want dropped", sub, err)
 			}
-			for _, ev := range []string{EventMissed, EventReauthorizationRequired, EventSubscriptionRemoved} {
+			for _, ev := range []string{model.EventMissed, model.EventReauthorizationRequired, model.EventSubscriptionRemoved} {
 				if err := lifecycle(1, sub, ev); err != nil {
 					t.Errorf("%s of subscription %q: %v, want dropped", ev, sub, err)
 				}
 			}
 		}
-		if err := lifecycle(2, "sub-anna", EventMissed); err != nil {
+		if err := lifecycle(2, "sub-anna", model.EventMissed); err != nil {
 			t.Errorf("missed for a mailbox without subscription: %v", err)
 		}
 		if c, e := g.called(), q.enqueued(); len(c) != 0 || len(e) != 0 {
@@ -168,10 +168,10 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 				t.Errorf("message of the current subscription: %v, want it fetched", err)
 			}
 		}
-		if err := lifecycle(1, "sub-anna", EventMissed); err != nil {
+		if err := lifecycle(1, "sub-anna", model.EventMissed); err != nil {
 			t.Errorf("missed of the current subscription: %v", err)
 		}
-		if err := lifecycle(1, "sub-anna", EventReauthorizationRequired); !errors.Is(err, errGraphCalled) {
+		if err := lifecycle(1, "sub-anna", model.EventReauthorizationRequired); !errors.Is(err, errGraphCalled) {
 			t.Errorf("reauthorizationRequired of the current subscription: %v", err)
 		}
 		if c, e := g.called(), q.enqueued(); len(c) != 3 || len(e) != 1 || e[0] != TypeSyncMailbox {
@@ -184,7 +184,7 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 		if err := message(1, "sub-anna"); err == nil || errors.Is(err, errGraphCalled) {
 			t.Errorf("message with the store down: %v, want a look-up error", err)
 		}
-		if err := lifecycle(1, "sub-anna", EventMissed); err == nil {
+		if err := lifecycle(1, "sub-anna", model.EventMissed); err == nil {
 			t.Error("missed with the store down was accepted")
 		}
 		if len(g.called()) != 3 || len(q.enqueued()) != 1 {

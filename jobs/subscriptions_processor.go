@@ -11,15 +11,9 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
-)
-
-// Lifecycle events Graph sends (DESIGN §6).
-const (
-	EventReauthorizationRequired = "reauthorizationRequired"
-	EventSubscriptionRemoved     = "subscriptionRemoved"
-	EventMissed                  = "missed"
 )
 
 // HandleEnsureSubscriptions runs periodically: every syncable mailbox gets a
@@ -155,11 +149,12 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 	if ok, err := p.fromCurrentSubscription(ctx, TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
 		return err
 	}
-	switch pl.Event {
-	case EventMissed:
+	event, _ := model.ParseLifecycleEvent(pl.Event) // "" when unknown
+	switch event {
+	case model.EventMissed:
 		log.Info("notifications were missed; syncing")
 		return p.enqueueSync(ctx, mb.EmployeeID, "missed")
-	case EventReauthorizationRequired:
+	case model.EventReauthorizationRequired:
 		err := p.Graph.ReauthorizeSubscription(ctx, pl.SubscriptionID)
 		if errors.Is(err, grapherr.ErrNotFound) {
 			return p.recreate(ctx, mb, log)
@@ -169,10 +164,14 @@ func (p *Processor) HandleLifecycle(ctx context.Context, t *asynq.Task) error {
 		}
 		log.Info("subscription reauthorized")
 		return nil
-	case EventSubscriptionRemoved:
+	case model.EventSubscriptionRemoved:
 		return p.recreate(ctx, mb, log)
 	default:
-		log.Warn("unknown lifecycle event dropped")
+		// Not an event this worker knows (a newer intake, a hand-made task).
+		log.Warn("unknown lifecycle event dropped") // the name is in the event attribute
+		if p.Metrics != nil {
+			p.Metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent).Inc()
+		}
 		return nil
 	}
 }

@@ -11,19 +11,10 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/match"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
-
-// excludedTop are the top-level well-known folders whose mail is never
-// imported (DESIGN §4 rule 1); their subtrees are not synced either.
-func excludedTop(f store.Folder) bool {
-	switch f.WellKnownName {
-	case "", "inbox", "sentitems":
-		return f.Hidden
-	default:
-		return true
-	}
-}
 
 // HandleSyncMailbox refreshes the folder tree and runs a delta round on
 // every considered folder: the first round reaches back backfill_days, later
@@ -64,36 +55,31 @@ func (p *Processor) HandleSyncMailbox(ctx context.Context, t *asynq.Task) error 
 	return nil
 }
 
-// considered returns the folders whose mail may be imported: Inbox, Sent
-// Items, user folders and everything below them, hidden folders excluded.
+// considered returns the folders whose mail may be imported, as
+// match.ExcludedFolder decides for a notified message's folder.
 func considered(tree []store.Folder) []store.Folder {
-	byID := make(map[string]store.Folder, len(tree))
-	for _, f := range tree {
-		byID[f.ID] = f
-	}
+	ft := folderTree(tree)
 	var out []store.Folder
 	for _, f := range tree {
-		if f.WellKnownName == "msgfolderroot" {
-			continue
-		}
-		ok := true
-		for cur, depth := f, 0; depth < 64; depth++ {
-			parent, found := byID[cur.ParentID]
-			if cur.Hidden || !found {
-				ok = false
-				break
-			}
-			if parent.WellKnownName == "msgfolderroot" {
-				ok = !excludedTop(cur)
-				break
-			}
-			cur = parent
-		}
-		if ok {
+		if ft.Considered(f.ID) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// mailFolders returns the folders of a stored tree without their sync state.
+func mailFolders(tree []store.Folder) []model.MailFolder {
+	out := make([]model.MailFolder, len(tree))
+	for i, f := range tree {
+		out[i] = f.MailFolder
+	}
+	return out
+}
+
+// folderTree indexes a stored tree for match.FolderTree.Path.
+func folderTree(tree []store.Folder) match.FolderTree {
+	return match.NewFolderTree(mailFolders(tree))
 }
 
 // syncFolder runs one delta round on a folder and stores its delta link.

@@ -16,6 +16,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
 
 // benchConns is the number of concurrent connections of BenchmarkIntake.
@@ -38,7 +40,7 @@ func BenchmarkIntake(b *testing.B) {
 	opt := rdb.Options()
 	piped := redis.NewClient(opt)
 	defer piped.Close()
-	AutoPipeline(piped, 2)
+	queue.AutoPipeline(piped, 2)
 	pipelined := newEnvWith(b, asynq.NewClientFromRedisClient(piped))
 
 	bare := echo.New()

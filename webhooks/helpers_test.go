@@ -25,7 +25,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/metrics"
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
 
 // testNow is the clock of the handlers under test.
@@ -61,6 +61,25 @@ type env struct {
 	keys     clientstate.Keys
 	rdb      *redis.Client // nil with a fake enqueuer
 	inspect  *asynq.Inspector
+	log      *logBuffer // what the handler logged (text format)
+}
+
+// logBuffer collects log output; handlers may log from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // newEnv builds a handler on an asynq client of the test Redis.
@@ -80,13 +99,14 @@ func newEnvWith(t testing.TB, enq Enqueuer, ready ...ReadyCheck) *env {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
 	keys := testKeys(t)
+	logs := new(logBuffer)
 	h, err := New(Deps{
 		Enqueuer: enq,
 		Keys:     keys,
 		Metrics:  m,
 		Gatherer: reg,
 		Ready:    ready,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   slog.New(slog.NewTextHandler(logs, nil)),
 		Now:      func() time.Time { return testNow },
 	})
 	if err != nil {
@@ -95,7 +115,7 @@ func newEnvWith(t testing.TB, enq Enqueuer, ready ...ReadyCheck) *env {
 	e, internal := echo.New(), echo.New()
 	h.Register(e)
 	h.RegisterInternal(internal)
-	return &env{e: e, internal: internal, h: h, reg: reg, m: m, keys: keys}
+	return &env{e: e, internal: internal, h: h, reg: reg, m: m, keys: keys, log: logs}
 }
 
 // do sends a request to the handler's public routes and returns the
@@ -136,7 +156,7 @@ func (ev *env) post(t testing.TB, path string, body []byte, want int) *httptest.
 // pending lists the pending tasks of the notification queue.
 func (ev *env) pending(t testing.TB) []*asynq.TaskInfo {
 	t.Helper()
-	tasks, err := ev.inspect.ListPendingTasks(jobs.QueueCritical, asynq.PageSize(1000))
+	tasks, err := ev.inspect.ListPendingTasks(queue.QueueCritical, asynq.PageSize(1000))
 	if errors.Is(err, asynq.ErrQueueNotFound) {
 		return nil
 	}

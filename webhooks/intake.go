@@ -53,6 +53,7 @@ type resourceData struct {
 // drop is why an item was not enqueued.
 type drop struct {
 	kind, reason string
+	event        string // the unknown lifecycle event's name (ReasonUnknownEvent)
 }
 
 // bufPool recycles request body buffers.
@@ -210,10 +211,13 @@ func (h *Handler) tasksFor(ctx context.Context, route string, b batch) []*asynq.
 			if n != nil {
 				sub, tenant = n.SubscriptionID, n.TenantID
 			}
-			h.d.Logger.WarnContext(ctx, "webhooks: item dropped",
-				slog.String("route", route), slog.Int("item", i), slog.String("kind", d.kind),
+			attrs := []any{slog.String("route", route), slog.Int("item", i), slog.String("kind", d.kind),
 				slog.String("reason", d.reason), slog.String("subscription_id", clip(sub)),
-				slog.String("tenant_id", clip(tenant)))
+				slog.String("tenant_id", clip(tenant))}
+			if d.event != "" {
+				attrs = append(attrs, slog.String("event", clip(d.event)))
+			}
+			h.d.Logger.WarnContext(ctx, "webhooks: item dropped", attrs...)
 		}
 	}
 	if dropped > maxLoggedDrops {

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/dedesales/exchange-connector/internal/metrics"
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
 
 // sampleValidation returns the request line's query and the expected answer
@@ -139,7 +139,7 @@ func TestRedisUnreachable(t *testing.T) {
 	body := fixture(t, "notification-created.json", ev.keys.Generate(42))
 	ev.post(t, PathNotifications, body, http.StatusServiceUnavailable)
 	ev.post(t, PathLifecycle, fixture(t, "lifecycle-missed.json", ev.keys.Generate(42)), http.StatusServiceUnavailable)
-	for _, typ := range []string{jobs.TypeProcessMessage, jobs.TypeLifecycle} {
+	for _, typ := range []string{queue.TypeProcessMessage, queue.TypeLifecycle} {
 		if got := testutil.ToFloat64(ev.m.EnqueueErrors.WithLabelValues(typ)); got != 1 {
 			t.Errorf("enqueue errors{%s} = %v, want 1", typ, got)
 		}

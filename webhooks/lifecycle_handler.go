@@ -8,22 +8,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dedesales/exchange-connector/internal/metrics"
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
-
-// Lifecycle events of Outlook message subscriptions.
-const (
-	EventSubscriptionRemoved     = "subscriptionRemoved"
-	EventReauthorizationRequired = "reauthorizationRequired"
-	EventMissed                  = "missed"
-)
-
-// lifecycleEvents maps the lower-cased event names to their canonical form.
-var lifecycleEvents = map[string]string{
-	"subscriptionremoved":     EventSubscriptionRemoved,
-	"reauthorizationrequired": EventReauthorizationRequired,
-	"missed":                  EventMissed,
-}
 
 // handleLifecycle serves POST /graph/lifecycle (lifecycle events and their
 // validation handshake).
@@ -35,7 +22,7 @@ func (h *Handler) handleLifecycle(c echo.Context) error {
 // lifecycleEvent, or it is the older Outlook REST "missed" shape
 // (changeType "Missed" and no lifecycleEvent).
 func isLifecycle(n *changeNotification) bool {
-	return n.LifecycleEvent != "" || strings.EqualFold(n.ChangeType, EventMissed)
+	return n.LifecycleEvent != "" || strings.EqualFold(n.ChangeType, model.EventMissed)
 }
 
 // lifecycleTask turns a lifecycle event into a lifecycle task for the
@@ -52,15 +39,15 @@ func (h *Handler) lifecycleTask(n *changeNotification, now time.Time) (*asynq.Ta
 	if name == "" {
 		name = n.ChangeType
 	}
-	event, ok := lifecycleEvents[strings.ToLower(name)]
+	event, ok := model.ParseLifecycleEvent(name)
 	if !ok {
-		return bad(metrics.ReasonUnknownEvent)
+		return nil, &drop{kind: metrics.KindLifecycle, reason: metrics.ReasonUnknownEvent, event: name}
 	}
 	// The job acts on the subscription (reauthorize, recreate), so it must be named.
 	if !validID(n.SubscriptionID, false) {
 		return bad(metrics.ReasonBadSubscription)
 	}
-	task, err := jobs.NewLifecycleTask(jobs.LifecyclePayload{
+	task, err := queue.NewLifecycleTask(queue.LifecyclePayload{
 		EmployeeID:     employeeID,
 		SubscriptionID: n.SubscriptionID,
 		Event:          event,

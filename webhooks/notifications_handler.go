@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dedesales/exchange-connector/internal/metrics"
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
 
 // maxIDLen bounds a Graph user, message or subscription ID (message IDs are
@@ -49,7 +49,7 @@ func (h *Handler) notificationTask(n *changeNotification, now time.Time) (*asynq
 	if len(etag) > maxIDLen || !validID(n.SubscriptionID, true) {
 		return bad(metrics.ReasonBadSubscription)
 	}
-	task, err := jobs.NewProcessMessageTask(jobs.ProcessMessagePayload{
+	task, err := queue.NewProcessMessageTask(queue.ProcessMessagePayload{
 		EmployeeID:     employeeID,
 		UserID:         userID,
 		MessageID:      messageID,

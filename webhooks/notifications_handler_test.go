@@ -13,12 +13,12 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/metrics"
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/queue"
 )
 
 // samplePayload is the task payload expected from notification-created.json
 // for employee 42.
-var samplePayload = jobs.ProcessMessagePayload{
+var samplePayload = queue.ProcessMessagePayload{
 	EmployeeID:     42,
 	UserID:         "4c1a7b1e-9f3a-4f0e-8d5c-2b1f0e6a9c11",
 	MessageID:      "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0AqVxH3fJ-YkqsV8Dl9aqRcgAAAJ5W2bYAAA=",
@@ -29,15 +29,15 @@ var samplePayload = jobs.ProcessMessagePayload{
 }
 
 // messagePayloads decodes the payloads of message tasks.
-func messagePayloads(t *testing.T, tasks []*asynq.TaskInfo) []jobs.ProcessMessagePayload {
+func messagePayloads(t *testing.T, tasks []*asynq.TaskInfo) []queue.ProcessMessagePayload {
 	t.Helper()
-	var out []jobs.ProcessMessagePayload
+	var out []queue.ProcessMessagePayload
 	for _, ti := range tasks {
-		if ti.Type != jobs.TypeProcessMessage {
-			t.Errorf("task type %q, want %q", ti.Type, jobs.TypeProcessMessage)
+		if ti.Type != queue.TypeProcessMessage {
+			t.Errorf("task type %q, want %q", ti.Type, queue.TypeProcessMessage)
 			continue
 		}
-		var p jobs.ProcessMessagePayload
+		var p queue.ProcessMessagePayload
 		if err := json.Unmarshal(ti.Payload, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -50,11 +50,11 @@ func TestNotificationEnqueued(t *testing.T) {
 	ev := newEnv(t)
 	ev.post(t, PathNotifications, fixture(t, "notification-created.json", ev.keys.Generate(42)), http.StatusAccepted)
 	tasks := ev.pending(t)
-	want := []jobs.ProcessMessagePayload{samplePayload}
+	want := []queue.ProcessMessagePayload{samplePayload}
 	if diff := cmp.Diff(want, messagePayloads(t, tasks)); diff != "" {
 		t.Errorf("pending tasks mismatch (-want +got):\n%s", diff)
 	}
-	if got := testutil.ToFloat64(ev.m.TasksEnqueued.WithLabelValues(jobs.TypeProcessMessage)); got != 1 {
+	if got := testutil.ToFloat64(ev.m.TasksEnqueued.WithLabelValues(queue.TypeProcessMessage)); got != 1 {
 		t.Errorf("enqueued counted %v, want 1", got)
 	}
 	if got := testutil.ToFloat64(ev.m.WebhookReceived.WithLabelValues(metrics.KindNotification)); got != 1 {
@@ -77,10 +77,10 @@ func TestDuplicateStorm(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if diff := cmp.Diff([]jobs.ProcessMessagePayload{samplePayload}, messagePayloads(t, ev.pending(t))); diff != "" {
+	if diff := cmp.Diff([]queue.ProcessMessagePayload{samplePayload}, messagePayloads(t, ev.pending(t))); diff != "" {
 		t.Errorf("pending tasks mismatch (-want +got):\n%s", diff)
 	}
-	if got := testutil.ToFloat64(ev.m.TasksDuplicate.WithLabelValues(jobs.TypeProcessMessage)); got != 99 {
+	if got := testutil.ToFloat64(ev.m.TasksDuplicate.WithLabelValues(queue.TypeProcessMessage)); got != 99 {
 		t.Errorf("duplicates counted %v, want 99", got)
 	}
 }
@@ -165,7 +165,7 @@ func TestMixedBatch(t *testing.T) {
 	json.Unmarshal(forged, &b)
 	batch, _ := json.Marshal(map[string]any{"value": []json.RawMessage{b.Value[0], a.Value[0], json.RawMessage(`"junk"`)}})
 	ev.post(t, PathNotifications, batch, http.StatusAccepted)
-	if diff := cmp.Diff([]jobs.ProcessMessagePayload{samplePayload}, messagePayloads(t, ev.pending(t))); diff != "" {
+	if diff := cmp.Diff([]queue.ProcessMessagePayload{samplePayload}, messagePayloads(t, ev.pending(t))); diff != "" {
 		t.Errorf("pending tasks mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -175,7 +175,7 @@ func TestNotificationsRouteTakesLifecycleEvents(t *testing.T) {
 	ev := newEnv(t)
 	ev.post(t, PathNotifications, fixture(t, "lifecycle-missed.json", ev.keys.Generate(7)), http.StatusAccepted)
 	tasks := ev.pending(t)
-	if len(tasks) != 1 || tasks[0].Type != jobs.TypeLifecycle {
-		t.Fatalf("tasks %v, want one %s", tasks, jobs.TypeLifecycle)
+	if len(tasks) != 1 || tasks[0].Type != queue.TypeLifecycle {
+		t.Fatalf("tasks %v, want one %s", tasks, queue.TypeLifecycle)
 	}
 }

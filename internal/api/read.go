@@ -15,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/explain"
+	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -404,10 +406,10 @@ func (h *Handler) listDecisions(c echo.Context) error {
 		out.Items[i] = decisionJSON{
 			ID: d.ID, EmployeeID: d.EmployeeID, GraphMessageID: d.GraphMessageID, InternetMessageID: d.InternetMessageID,
 			Folder: d.Folder, Subject: d.Subject, Direction: d.Direction, Outcome: d.Outcome, Reason: d.Reason,
-			ReasonText: store.ReasonText(d.Reason), Rule: d.Rule, Candidates: candidatesOf(d.Candidates),
+			ReasonText: match.ReasonText(d.Reason), Rule: d.Rule, Candidates: candidatesOf(d.Candidates),
 			MatchedAddress: d.MatchedAddress, CustomerID: d.CustomerID, ContactID: d.ContactID, LeadID: d.LeadID,
 			OpportunityID: d.OpportunityID, ActivityID: d.ActivityID, Ambiguous: d.Ambiguous, Note: d.Note,
-			Explanation: d.Explain(), CreatedAt: d.CreatedAt.UTC(),
+			Explanation: explain.Decision(d), CreatedAt: d.CreatedAt.UTC(),
 		}
 	}
 	return c.JSON(http.StatusOK, out)

@@ -20,11 +20,11 @@ import (
 	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/semaphore"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/jobs"
-	"github.com/dedesales/exchange-connector/webhooks"
 )
 
 // Roles of `connector serve`.
@@ -168,7 +168,7 @@ func Serve(ctx context.Context, o Options) error {
 }
 
 // webEnqueuer returns the asynq client of the webhook: on a plain Redis
-// connection, a dedicated go-redis client with webhooks.AutoPipeline, so that
+// connection, a dedicated go-redis client with queue.AutoPipeline, so that
 // the enqueues of concurrent webhook requests share round trips (measured
 // with wrk, 64 connections, 2 cores, side by side with the plain client:
 // 10.7–12.1k against 6.9–8.4k requests/s, p99 20–24 against 28–32 ms;
@@ -184,7 +184,7 @@ func webEnqueuer(opt asynq.RedisConnOpt, fallback *asynq.Client) (*asynq.Client,
 		}
 		return fallback, func() {}
 	}
-	return webhooks.NewPipelinedClient(c), func() { c.Close() }
+	return queue.NewPipelinedClient(c), func() { c.Close() }
 }
 
 // runAll runs the parts until ctx ends or one fails, then stops the rest.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/explain"
 	"github.com/dedesales/exchange-connector/internal/graphsim"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -149,6 +150,6 @@ func TestCloudLinksAndSizeCap(t *testing.T) {
 		}
 	}
 	if notes != 1 || filed != 2 {
-		t.Errorf("history: %d notes on Video.mp4, %d files filed; want 1, 2:\n%s", notes, filed, d.Explain())
+		t.Errorf("history: %d notes on Video.mp4, %d files filed; want 1, 2:\n%s", notes, filed, explain.Decision(d))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/explain"
 	"github.com/dedesales/exchange-connector/internal/graphsim"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
@@ -73,7 +74,7 @@ func TestRetroactiveImport(t *testing.T) {
 		}
 	}
 	if retro == nil || !strings.HasPrefix(retro.Cause, "customer 900 saved at ") || retro.FromReason != match.ReasonNoMatch {
-		t.Errorf("history:\n%s", d.Explain())
+		t.Errorf("history:\n%s", explain.Decision(d))
 	}
 	changes, err := s.st.Changes(ctx, store.Cursor{}, 1000)
 	if err != nil {

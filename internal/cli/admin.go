@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 )
 
@@ -144,6 +147,60 @@ func (a *app) mailboxSwitch(verb string, disabled bool) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func (a *app) mailboxResyncCommand() *cobra.Command {
+	var fresh bool
+	cmd := &cobra.Command{
+		Use:   "resync MAILBOX|EMPLOYEE-EMAIL|EMPLOYEE-ID",
+		Short: "Queue a delta sync of a mailbox (--fresh: start over, reaching back backfill_days)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			mb, err := st.FindMailbox(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if fresh {
+				folders, err := st.Folders(cmd.Context(), mb.EmployeeID)
+				if err != nil {
+					return err
+				}
+				for _, f := range folders {
+					if err := st.SetDeltaLink(cmd.Context(), mb.EmployeeID, f.ID, ""); err != nil {
+						return err
+					}
+				}
+			}
+			opt, err := asynq.ParseRedisURI(a.cfg.RedisURL)
+			if err != nil {
+				return fmt.Errorf("redis_url: %w", err)
+			}
+			q := asynq.NewClient(opt)
+			defer q.Close()
+			t, err := queue.NewSyncMailboxTask(queue.SyncMailboxPayload{EmployeeID: mb.EmployeeID, Reason: "operator"}, timeNow())
+			if err != nil {
+				return err
+			}
+			_, err = q.EnqueueContext(cmd.Context(), t)
+			switch {
+			case errors.Is(err, asynq.ErrTaskIDConflict):
+				// Syncs of a mailbox within a minute share a task ID: the one
+				// queued will run, as after any other enqueue of it.
+				fmt.Fprintf(a.stdout, "sync of %s already queued\n", termSafe(mb.Address))
+				return nil
+			case err != nil:
+				return fmt.Errorf("queueing the sync: %w", err)
+			}
+			fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&fresh, "fresh", false, "forget the delta links and sync from backfill_days ago")
+	return cmd
 }
 
 func (a *app) settingsCommand() *cobra.Command {

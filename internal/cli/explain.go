@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/explain"
 )
 
 func (a *app) explainCommand() *cobra.Command {
@@ -34,58 +33,11 @@ func (a *app) explainCommand() *cobra.Command {
 				return enc.Encode(ds)
 			}
 			for _, d := range ds {
-				fmt.Fprint(a.stdout, termSafeText(d.Explain()))
+				fmt.Fprint(a.stdout, termSafeText(explain.Decision(d)))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decisions as JSON")
-	return cmd
-}
-
-func (a *app) mailboxResyncCommand() *cobra.Command {
-	var fresh bool
-	cmd := &cobra.Command{
-		Use:   "resync MAILBOX|EMPLOYEE-EMAIL|EMPLOYEE-ID",
-		Short: "Queue a delta sync of a mailbox (--fresh: start over, reaching back backfill_days)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			mb, err := st.FindMailbox(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if fresh {
-				folders, err := st.Folders(cmd.Context(), mb.EmployeeID)
-				if err != nil {
-					return err
-				}
-				for _, f := range folders {
-					if err := st.SetDeltaLink(cmd.Context(), mb.EmployeeID, f.ID, ""); err != nil {
-						return err
-					}
-				}
-			}
-			opt, err := asynq.ParseRedisURI(a.cfg.RedisURL)
-			if err != nil {
-				return fmt.Errorf("redis_url: %w", err)
-			}
-			q := asynq.NewClient(opt)
-			defer q.Close()
-			t, err := jobs.NewSyncMailboxTask(jobs.SyncMailboxPayload{EmployeeID: mb.EmployeeID, Reason: "operator"}, timeNow())
-			if err != nil {
-				return err
-			}
-			if _, err := q.EnqueueContext(cmd.Context(), t); err != nil {
-				return fmt.Errorf("queueing the sync: %w", err)
-			}
-			fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&fresh, "fresh", false, "forget the delta links and sync from backfill_days ago")
 	return cmd
 }

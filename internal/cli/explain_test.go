@@ -3,19 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/dedesales/exchange-connector/internal/testenv"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
-	"github.com/dedesales/exchange-connector/jobs"
 )
 
 // openTestStore opens the store the CLI uses in the test's directory.
@@ -67,26 +61,6 @@ func TestReportAndExplain(t *testing.T) {
 	}
 	if _, errOut, code := run(t, "", "explain", "AAMk-unknown"); code == 0 || !strings.Contains(errOut, "has not seen this message") {
 		t.Errorf("unknown message: exit %d, %s", code, errOut)
-	}
-}
-
-func TestMailboxResyncQueuesASync(t *testing.T) {
-	setup(t, "sqlite")
-	opt := testenv.Redis(t, testenv.RedisDBCLI)
-	t.Setenv("CONNECTOR_REDIS_URL", fmt.Sprintf("redis://%s/%d", opt.Addr, opt.DB))
-	mustRun(t, "import", "--crm", "crm.json")
-	if out := mustRun(t, "mailbox", "resync", "--fresh", "anna.berger@dedenet.de"); !strings.Contains(out, "sync of anna.berger@dedenet.de queued") {
-		t.Errorf("resync: %s", out)
-	}
-	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB})
-	defer insp.Close()
-	tasks, err := insp.ListPendingTasks(jobs.QueueDefault)
-	if err != nil || len(tasks) != 1 || tasks[0].Type != jobs.TypeSyncMailbox {
-		t.Fatalf("pending: %+v, %v", tasks, err)
-	}
-	var p jobs.SyncMailboxPayload
-	if err := json.Unmarshal(tasks[0].Payload, &p); err != nil || p.EmployeeID != 1 || p.Reason != "operator" {
-		t.Errorf("payload: %+v %v", p, err)
 	}
 }
 

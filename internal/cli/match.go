@@ -46,7 +46,8 @@ func (a *app) matchCommand() *cobra.Command {
 				return fmt.Errorf("%s: %w", crmPath, err)
 			}
 			dir := match.NewDirectory(crm.Employees, crm.Customers, crm.Contacts, crm.Leads, crm.Opportunities)
-			d := match.Match(&match.Input{Message: *c.Message, Mailbox: c.Mailbox, Folder: c.Folder, Settings: settings}, dir)
+			rules := match.NewRules(settings, dir.EmployeeAddresses())
+			d := match.Match(&match.Input{Message: *c.Message, Mailbox: c.Mailbox, Folder: c.Folder, Rules: rules}, dir)
 			out, err := decisionJSON(d, subject.Base(c.Message.Subject))
 			if err != nil {
 				return err

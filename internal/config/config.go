@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/knadh/koanf/parsers/yaml"
@@ -29,18 +31,25 @@ const DefaultFile = "configs/connector.yaml"
 
 // Config is the whole configuration. Keys in YAML are the koanf tags; the
 // environment variable of a key is CONNECTOR_ followed by the upper-cased key.
+//
+// Adding a key is one field here: its koanf tag names it, its default tag
+// (omitted for the zero value) gives the default as the YAML file would
+// spell it (a []string: comma-separated, as in the environment). The known keys, the defaults, `config show` and the check for
+// unknown keys all follow from the struct; document the key in
+// configs/connector.example.yaml (a test insists) and check its value in
+// Validate when it can be wrong.
 type Config struct {
 	// DatabaseURL: sqlite:///abs/path.db, sqlite://relative.db or postgres://…
-	DatabaseURL string `koanf:"database_url"`
+	DatabaseURL string `koanf:"database_url" default:"sqlite://var/connector.db"`
 	// RedisURL: the Redis that holds the job queues.
-	RedisURL string `koanf:"redis_url"`
+	RedisURL string `koanf:"redis_url" default:"redis://127.0.0.1:6379/0"`
 	// Listen: the address the HTTP server listens on.
-	Listen string `koanf:"listen"`
+	Listen string `koanf:"listen" default:":8080"`
 	// MetricsListen: the address /metrics, /readyz and /healthz are served
 	// on, apart from Listen so that they never face the internet (metrics
 	// name mailboxes' employees, readiness names the dependencies). Empty:
 	// not served.
-	MetricsListen string `koanf:"metrics_listen"`
+	MetricsListen string `koanf:"metrics_listen" default:"127.0.0.1:9090"`
 	// TrustedProxies: comma-separated CIDRs (or addresses) of the reverse
 	// proxies whose X-Forwarded-For is believed, so that login attempts are
 	// limited per client rather than per proxy. Empty: the peer address is
@@ -49,26 +58,26 @@ type Config struct {
 	// PublicURL: the HTTPS base URL Microsoft Graph posts notifications to.
 	PublicURL string `koanf:"public_url"`
 	// GraphURL: the Microsoft Graph base URL including the version.
-	GraphURL string `koanf:"graph_url"`
+	GraphURL string `koanf:"graph_url" default:"https://graph.microsoft.com/v1.0"`
 	// AuthorityURL: the Entra ID (Azure AD) authority host.
-	AuthorityURL string `koanf:"authority_url"`
+	AuthorityURL string `koanf:"authority_url" default:"https://login.microsoftonline.com"`
 	// ExtraCAFile: a PEM file of further CAs to trust for Graph and Entra.
 	ExtraCAFile string `koanf:"extra_ca_file"`
 	// MasterKeyFile: the key that encrypts secrets at rest; created when absent.
-	MasterKeyFile string `koanf:"master_key_file"`
+	MasterKeyFile string `koanf:"master_key_file" default:"var/master.key"`
 	// PreviousMasterKeyFiles: master keys being rotated out. Secrets sealed
 	// and clientStates signed under them are still accepted; nothing new
 	// is sealed or signed with them (docs/OPERATIONS.md, "Rotating the
 	// master key"). In the environment, comma-separated.
 	PreviousMasterKeyFiles []string `koanf:"previous_master_key_files"`
 	// DocumentsURL: file:///abs/dir or the WebDAV URL of the document store.
-	DocumentsURL string `koanf:"documents_url"`
+	DocumentsURL string `koanf:"documents_url" default:"file://var/documents"`
 	// OpsPasswordFile: the bcrypt hash or password for the /ops pages.
 	OpsPasswordFile string `koanf:"ops_password_file"`
 	// LogLevel: debug, info, warn or error.
-	LogLevel string `koanf:"log_level"`
+	LogLevel string `koanf:"log_level" default:"info"`
 	// LogFormat: text or json.
-	LogFormat string `koanf:"log_format"`
+	LogFormat string `koanf:"log_format" default:"text"`
 	// OpsQueuesWritable lets operators retry or delete tasks on /ops/queues/
 	// (read-only by default).
 	OpsQueuesWritable bool `koanf:"ops_queues_writable"`
@@ -79,36 +88,45 @@ type Config struct {
 	// SMTP for alert e-mails; no host means alerts are only shown on /ops/.
 	SMTPHost         string        `koanf:"smtp_host"`
 	SMTPPort         int           `koanf:"smtp_port"`
-	SMTPTLS          string        `koanf:"smtp_tls"`
+	SMTPTLS          string        `koanf:"smtp_tls" default:"starttls"`
 	SMTPUsername     string        `koanf:"smtp_username"`
 	SMTPPasswordFile string        `koanf:"smtp_password_file"`
 	SMTPFrom         string        `koanf:"smtp_from"`
-	SMTPTimeout      time.Duration `koanf:"smtp_timeout"`
+	SMTPTimeout      time.Duration `koanf:"smtp_timeout" default:"30s"`
 	// APIRatePerSecond limits each key of the CRM API (/api/v1); bursts of
 	// twice as many are allowed.
-	APIRatePerSecond int `koanf:"api_rate_per_second"`
+	APIRatePerSecond int `koanf:"api_rate_per_second" default:"50"`
 }
 
-// Defaults returns the configuration used when nothing else is set.
+// Defaults returns the configuration used when nothing else is set: the
+// default tags of Config, decoded as a YAML file's values would be.
 func Defaults() Config {
-	return Config{
-		DatabaseURL:   "sqlite://var/connector.db",
-		RedisURL:      "redis://127.0.0.1:6379/0",
-		Listen:        ":8080",
-		MetricsListen: "127.0.0.1:9090",
-		GraphURL:      "https://graph.microsoft.com/v1.0",
-		AuthorityURL:  "https://login.microsoftonline.com",
-		MasterKeyFile: "var/master.key",
-		// Empty, not nil: what the example file's [] loads as.
-		PreviousMasterKeyFiles: []string{},
-		DocumentsURL:           "file://var/documents",
-		LogLevel:               "info",
-		LogFormat:              "text",
-		SMTPTLS:                "starttls",
-		SMTPTimeout:            30 * time.Second,
-
-		APIRatePerSecond: 50,
+	var c Config
+	if err := decodeDefaults(fields(), &c); err != nil {
+		// A default tag that does not parse: a programming error, caught by the tests.
+		panic(fmt.Sprintf("config: defaults: %v", err))
 	}
+	return c
+}
+
+// decodeDefaults decodes the default tags of fs into out, a pointer to
+// their struct. A list without a default is empty, not nil, as the example
+// file's [] loads.
+func decodeDefaults(fs []field, out any) error {
+	m := make(map[string]any)
+	for _, f := range fs {
+		switch {
+		case f.list:
+			m[f.key] = splitList(f.def)
+		case f.def != "":
+			m[f.key] = f.def
+		}
+	}
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(m, "."), nil); err != nil {
+		return err
+	}
+	return k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf"})
 }
 
 // Load reads the configuration. path is the YAML file; an empty path means
@@ -136,16 +154,7 @@ func Load(path string, environ func() []string) (*Config, error) {
 		EnvironFunc: environ,
 		TransformFunc: func(key, value string) (string, any) {
 			key = strings.ToLower(strings.TrimPrefix(key, EnvPrefix))
-			if key == "previous_master_key_files" { // the one list: comma-separated
-				files := []string{}
-				for _, f := range strings.Split(value, ",") {
-					if f = strings.TrimSpace(f); f != "" {
-						files = append(files, f)
-					}
-				}
-				return key, files
-			}
-			return key, value
+			return key, envValue(fields(), key, value)
 		},
 	})
 	if err := k.Load(envProvider, nil); err != nil {
@@ -167,10 +176,13 @@ func Load(path string, environ func() []string) (*Config, error) {
 // checkKeys refuses keys the connector does not know, so that a typo in the
 // YAML file or an environment variable does not go unnoticed.
 func checkKeys(keys []string) error {
-	known := toMap(Config{})
+	known := make(map[string]bool)
+	for _, f := range fields() {
+		known[f.key] = true
+	}
 	var errs []error
 	for _, key := range keys {
-		if _, ok := known[key]; !ok {
+		if !known[key] {
 			errs = append(errs, fmt.Errorf("config: unknown key %q (environment variable %s%s)", key, EnvPrefix, strings.ToUpper(key)))
 		}
 	}
@@ -291,6 +303,54 @@ func (c *Config) Database() (driver, dsn string, err error) {
 	}
 }
 
+// field is one configuration key: a field of Config.
+type field struct {
+	key   string // the koanf tag
+	def   string // the default tag
+	list  bool   // a []string: comma-separated in the environment and the default tag
+	index int    // in Config
+}
+
+// fields lists the keys of Config, read from its tags once.
+var fields = sync.OnceValue(func() []field { return readFields(reflect.TypeFor[Config]()) })
+
+// readFields lists the keys of a configuration struct.
+func readFields(t reflect.Type) []field {
+	out := make([]field, 0, t.NumField())
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		key := sf.Tag.Get("koanf")
+		if key == "" {
+			panic("config: field " + sf.Name + " has no koanf tag")
+		}
+		list := sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.String
+		out = append(out, field{key: key, def: sf.Tag.Get("default"), list: list, index: i})
+	}
+	return out
+}
+
+// envValue converts an environment variable's value for its key: a list is
+// comma-separated, everything else is decoded like the YAML file's values.
+func envValue(fs []field, key, value string) any {
+	for _, f := range fs {
+		if f.key == key && f.list {
+			return splitList(value)
+		}
+	}
+	return value
+}
+
+// splitList splits a comma-separated list, dropping blanks; never nil.
+func splitList(s string) []string {
+	out := []string{}
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // HTTPS reports whether the public URL is https://, in which case the
 // operator pages send HSTS and mark every cookie Secure.
 func (c *Config) HTTPS() bool {
@@ -322,32 +382,10 @@ func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 
 // toMap flattens c into koanf keys.
 func toMap(c Config) map[string]any {
-	return map[string]any{
-		"database_url":              c.DatabaseURL,
-		"redis_url":                 c.RedisURL,
-		"listen":                    c.Listen,
-		"metrics_listen":            c.MetricsListen,
-		"trusted_proxies":           c.TrustedProxies,
-		"public_url":                c.PublicURL,
-		"graph_url":                 c.GraphURL,
-		"authority_url":             c.AuthorityURL,
-		"extra_ca_file":             c.ExtraCAFile,
-		"master_key_file":           c.MasterKeyFile,
-		"previous_master_key_files": c.PreviousMasterKeyFiles,
-		"documents_url":             c.DocumentsURL,
-		"ops_password_file":         c.OpsPasswordFile,
-		"log_level":                 c.LogLevel,
-		"log_format":                c.LogFormat,
-		"ops_queues_writable":       c.OpsQueuesWritable,
-		"tls_cert_file":             c.TLSCertFile,
-		"tls_key_file":              c.TLSKeyFile,
-		"smtp_host":                 c.SMTPHost,
-		"smtp_port":                 c.SMTPPort,
-		"smtp_tls":                  c.SMTPTLS,
-		"smtp_username":             c.SMTPUsername,
-		"smtp_password_file":        c.SMTPPasswordFile,
-		"smtp_from":                 c.SMTPFrom,
-		"smtp_timeout":              c.SMTPTimeout,
-		"api_rate_per_second":       c.APIRatePerSecond,
+	v := reflect.ValueOf(c)
+	m := make(map[string]any, v.NumField())
+	for _, f := range fields() {
+		m[f.key] = v.Field(f.index).Interface()
 	}
+	return m
 }

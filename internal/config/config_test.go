@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -139,6 +142,87 @@ func TestExampleFileDocumentsEveryKeyWithItsDefault(t *testing.T) {
 		if !strings.Contains(string(data), "\n"+key+":") {
 			t.Errorf("%s does not document %s", path, key)
 		}
+	}
+}
+
+// The keys follow from Config's tags: every field is a key exactly once,
+// `config show` lists each, and none is refused as unknown.
+func TestKeysFollowTheStruct(t *testing.T) {
+	n := reflect.TypeFor[Config]().NumField()
+	m := toMap(Defaults())
+	if len(fields()) != n || len(m) != n {
+		t.Fatalf("%d fields, %d keys, %d map entries: a koanf tag is missing or repeated", n, len(fields()), len(m))
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if err := checkKeys(keys); err != nil {
+		t.Error(err)
+	}
+	c := Defaults()
+	shown := c.Redacted()
+	for _, f := range fields() {
+		if _, ok := shown[f.key]; !ok {
+			t.Errorf("config show lacks %s", f.key)
+		}
+	}
+	// Every key can be set from the environment and lands in its field.
+	env := []string{"CONNECTOR_SMTP_PORT=2525", "CONNECTOR_OPS_QUEUES_WRITABLE=true", "CONNECTOR_SMTP_TIMEOUT=5s", "CONNECTOR_PUBLIC_URL=https://c.example"}
+	got, err := Load("", environ(env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SMTPPort != 2525 || !got.OpsQueuesWritable || got.SMTPTimeout != 5*time.Second || got.PublicURL != "https://c.example" {
+		t.Errorf("environment not applied: %+v", got)
+	}
+}
+
+// Validate names keys that exist, so that a renamed field cannot leave a
+// message about a key nobody can set.
+func TestValidateNamesKnownKeys(t *testing.T) {
+	c := Config{DatabaseURL: "mysql://x", RedisURL: "http://x", Listen: "x", PublicURL: "ftp://x", GraphURL: "http://x",
+		AuthorityURL: "x", ExtraCAFile: "/does/not/exist", DocumentsURL: "ftp://x", LogLevel: "loud", LogFormat: "xml",
+		TLSCertFile: "c.pem", SMTPTLS: "ssl", SMTPPort: -1, SMTPHost: "mail"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken configuration")
+	}
+	known := toMap(Config{})
+	named := regexp.MustCompile(`config: (\w+) \(`).FindAllStringSubmatch(err.Error(), -1)
+	if len(named) < 14 {
+		t.Errorf("only %d problems reported:\n%v", len(named), err)
+	}
+	for _, m := range named {
+		if _, ok := known[m[1]]; !ok {
+			t.Errorf("Validate names the unknown key %q", m[1])
+		}
+	}
+}
+
+// Lists ([]string keys) need no code of their own either: comma-separated
+// in a default tag and in the environment, empty (not nil) by default.
+func TestListKeys(t *testing.T) {
+	type conf struct {
+		Files []string      `koanf:"files"`
+		Hosts []string      `koanf:"hosts" default:"a.example, b.example"`
+		N     int           `koanf:"n" default:"3"`
+		Wait  time.Duration `koanf:"wait" default:"1m"`
+	}
+	fs := readFields(reflect.TypeFor[conf]())
+	var c conf
+	if err := decodeDefaults(fs, &c); err != nil {
+		t.Fatal(err)
+	}
+	want := conf{Files: []string{}, Hosts: []string{"a.example", "b.example"}, N: 3, Wait: time.Minute}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("defaults (-want +got)\n%s", diff)
+	}
+	if got := envValue(fs, "files", " /k/old.key,,/k/older.key "); !cmp.Equal(got, []string{"/k/old.key", "/k/older.key"}) {
+		t.Errorf("list from the environment: %#v", got)
+	}
+	if got := envValue(fs, "n", "7"); got != "7" {
+		t.Errorf("plain value from the environment: %#v", got)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/dedesales/exchange-connector/internal/model"
 )
 
 // The control API (no auth) drives the simulator; see doc.go for formats.
@@ -365,20 +367,15 @@ func (s *Server) ctlCreateUser(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
 
-// Lifecycle events.
-const (
-	EventMissed                  = "missed"
-	EventSubscriptionRemoved     = "subscriptionRemoved"
-	EventReauthorizationRequired = "reauthorizationRequired"
-)
-
 // SendLifecycle sends event to the lifecycleNotificationUrl of the
 // subscriptions of mailbox (or only subscriptionID when given).
 // subscriptionRemoved also removes them. It returns how many were sent.
 func (s *Server) SendLifecycle(mailbox, subscriptionID, event string) (int, error) {
-	if event != EventMissed && event != EventSubscriptionRemoved && event != EventReauthorizationRequired {
+	canon, ok := model.ParseLifecycleEvent(event)
+	if !ok {
 		return 0, fmt.Errorf("lifecycle: unknown event %q", event)
 	}
+	event = canon
 	s.sweepSubscriptions()
 	s.mu.Lock()
 	var uid string
@@ -398,7 +395,7 @@ func (s *Server) SendLifecycle(mailbox, subscriptionID, event string) (int, erro
 		if sub.LifecycleURL != "" {
 			notes = append(notes, note{subID: id, url: sub.LifecycleURL, lifecycle: true, item: s.lifecycleItem(sub, event)})
 		}
-		if event == EventSubscriptionRemoved {
+		if event == model.EventSubscriptionRemoved {
 			delete(s.tenant.subs, id)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/dedesales/exchange-connector/internal/model"
 )
 
 func TestThrottleConcurrency(t *testing.T) {
@@ -102,7 +104,7 @@ func TestNotificationFaults(t *testing.T) {
 	s.SetFaults(Faults{DropNotifications: 1, MissedAfterDrop: true})
 	s.addMessage(mailbox, "inbox", map[string]any{"subject": "dropped"})
 	lc := recv(t, sb.lifecycle)
-	if lc[0].(map[string]any)["lifecycleEvent"] != EventMissed {
+	if lc[0].(map[string]any)["lifecycleEvent"] != model.EventMissed {
 		t.Errorf("lifecycle = %v", lc)
 	}
 	if st := s.NotifyStats(); st.Dropped != 1 {

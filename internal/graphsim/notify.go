@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dedesales/exchange-connector/internal/model"
 )
 
 // changeNotification is one item of a change-notification POST, in the
@@ -322,7 +324,7 @@ func (s *Server) changeNotes(m *message, changeType string) []note {
 				ClientState: clientStatePtr(sub.ClientState),
 				TenantID:    s.opts.TenantID,
 			},
-			missed: s.lifecycleItem(sub, "missed"),
+			missed: s.lifecycleItem(sub, model.EventMissed),
 		})
 	}
 	return out

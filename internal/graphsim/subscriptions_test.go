@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/dedesales/exchange-connector/internal/model"
 )
 
 const mailbox = "anna.berger@dedenet.de"
@@ -243,7 +245,7 @@ func TestLifecycleEvents(t *testing.T) {
 	s := startSim(t, sb, nil)
 	_, sub := s.subscribe(sb, nil)
 	ref := readJSON(t, "testdata/graph/lifecycle-missed.json")["value"].([]any)[0].(map[string]any)
-	for _, ev := range []string{EventMissed, EventReauthorizationRequired, EventSubscriptionRemoved} {
+	for _, ev := range []string{model.EventMissed, model.EventReauthorizationRequired, model.EventSubscriptionRemoved} {
 		code, _, out := s.do("POST", "/_sim/lifecycle", map[string]any{"mailbox": mailbox, "event": ev}, nil)
 		if code != http.StatusOK || out["sent"] != float64(1) {
 			t.Fatalf("%s: %d %v", ev, code, out)

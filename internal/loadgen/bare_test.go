@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/testenv"
 	"github.com/dedesales/exchange-connector/webhooks"
 )
@@ -52,7 +53,7 @@ func TestServeBareAnswers202(t *testing.T) {
 func TestServeFloorEnqueuesOneTaskPerRequest(t *testing.T) {
 	rdb := redis.NewClient(testenv.Redis(t, testenv.RedisDBLoadgen))
 	t.Cleanup(func() { rdb.Close() })
-	url := serveBare(t, webhooks.NewPipelinedClient(rdb))
+	url := serveBare(t, queue.NewPipelinedClient(rdb))
 	for range 3 {
 		if code := post(t, url); code != http.StatusAccepted {
 			t.Fatalf("floor: %d, want 202", code)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/config"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/webhooks"
@@ -254,7 +255,7 @@ func cmdBare(ctx context.Context, args []string, stderr io.Writer) error {
 		opt.PoolSize = 64 // as the connector's (internal/app redisConnOpt)
 		rdb := redis.NewClient(opt)
 		defer rdb.Close()
-		enq = webhooks.NewPipelinedClient(rdb)
+		enq = queue.NewPipelinedClient(rdb)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

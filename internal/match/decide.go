@@ -36,10 +36,7 @@ func Decide(in *Input, p Prepared, l Lookups) Decision {
 	if p.Done {
 		return p.Decision
 	}
-	r := p.rules
-	if r == nil {
-		r = in.rules()
-	}
+	r := in.Rules
 	h, ok := matchContact(p.Addresses, l)
 	if !ok {
 		h, ok = matchCustomer(r, p.Addresses, l)

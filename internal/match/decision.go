@@ -20,6 +20,28 @@ const (
 	ReasonNoMatch        = "no_match"
 )
 
+// reasonTexts explain the reason codes to people (connector explain, /ops).
+var reasonTexts = map[string]string{
+	ReasonMatched:        "a customer matched",
+	ReasonExcludedFolder: "in a folder whose mail is never imported: junk, deleted items, drafts, outbox, archive, hidden folders, …",
+	ReasonDraft:          "a draft",
+	ReasonInternal:       "no external address: only colleagues or own domains",
+	ReasonIgnoredDomain:  "every external address is at an ignored domain",
+	ReasonNoMatch:        "no contact or customer has these addresses or domains",
+}
+
+// ReasonText explains a reason code in a sentence; an unknown code is
+// returned as it is.
+func ReasonText(reason string) string {
+	if t, ok := reasonTexts[reason]; ok {
+		return t
+	}
+	return reason
+}
+
+// AmbiguousText explains Decision.Ambiguous (rule 6: several customers).
+const AmbiguousText = "several customers matched; the lowest ID was chosen"
+
 // Directions.
 const (
 	DirectionInbound  = "inbound"

@@ -87,7 +87,7 @@ func (d *Directory) addCustomers(customers []model.Customer) {
 }
 
 // EmployeeAddresses returns the normalised e-mails and mailboxes of all
-// employees, for Input.EmployeeAddresses.
+// employees, for NewRules.
 func (d *Directory) EmployeeAddresses() []string { return slices.Clone(d.employeeAddresses) }
 
 // OwnerAddresses returns the further addresses (the employee e-mail) of the
@@ -144,15 +144,11 @@ func appendIDs(ids []int64, cs []model.Customer) []int64 {
 	return ids
 }
 
-// Match runs Prepare, d.Lookup and Decide. When in leaves Rules and
-// EmployeeAddresses nil, the directory's employees are used; when it leaves
-// OwnerAddresses nil, the e-mail of the employee owning in.Mailbox is used.
-// in itself is not modified.
+// Match runs Prepare, d.Lookup and Decide. When in leaves OwnerAddresses
+// nil, the e-mail of the employee owning in.Mailbox is used; in itself is
+// not modified. in.Rules are required: NewRules(settings, d.EmployeeAddresses()).
 func Match(in *Input, d *Directory) Decision {
 	c := *in
-	if c.Rules == nil && c.EmployeeAddresses == nil {
-		c.EmployeeAddresses = d.employeeAddresses
-	}
 	if c.OwnerAddresses == nil {
 		c.OwnerAddresses = d.ownerAddresses[normalized(c.Mailbox)]
 	}

@@ -287,16 +287,10 @@ func TestMatch(t *testing.T) {
 			if mbox == "" {
 				mbox = anna
 			}
-			in := &Input{Message: tt.msg, Mailbox: mbox, OwnerAddresses: tt.owner, Folder: tt.folder, Settings: s}
+			in := &Input{Message: tt.msg, Mailbox: mbox, OwnerAddresses: tt.owner, Folder: tt.folder, Rules: NewRules(s, d.EmployeeAddresses())}
 			got := Match(in, d)
 			if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty(), ignoreRaw); diff != "" {
 				t.Errorf("Match mismatch (-want +got):\n%s", diff)
-			}
-			// The compiled rules give the same decision.
-			in.EmployeeAddresses = d.EmployeeAddresses()
-			in.Rules = NewRules(s, in.EmployeeAddresses)
-			if diff := cmp.Diff(tt.want, Match(in, d), cmpopts.EquateEmpty(), ignoreRaw); diff != "" {
-				t.Errorf("Match with Rules mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -328,10 +322,10 @@ func TestX500SenderProperty(t *testing.T) {
 func TestPrepare(t *testing.T) {
 	s := testSettings()
 	in := &Input{
-		Folder:   sent,
-		Mailbox:  anna,
-		Message:  to([]string{"a@kunde.example", "b@kunde.example", "c@gmx.de", "x@newsletter.example"}, "d@andere.example"),
-		Settings: s,
+		Folder:  sent,
+		Mailbox: anna,
+		Message: to([]string{"a@kunde.example", "b@kunde.example", "c@gmx.de", "x@newsletter.example"}, "d@andere.example"),
+		Rules:   NewRules(s, nil),
 	}
 	got := Prepare(in)
 	want := Prepared{
@@ -341,13 +335,13 @@ func TestPrepare(t *testing.T) {
 		Addresses:  []string{"a@kunde.example", "b@kunde.example", "c@gmx.de", "d@andere.example"},
 		Domains:    []string{"kunde.example", "andere.example"},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Prepared{})); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Prepare mismatch (-want +got):\n%s", diff)
 	}
 }
 
 func TestDecideWithLookups(t *testing.T) {
-	in := &Input{Folder: inbox, Mailbox: anna, Message: from("x@kunde.example"), Settings: testSettings()}
+	in := &Input{Folder: inbox, Mailbox: anna, Message: from("x@kunde.example"), Rules: NewRules(testSettings(), nil)}
 	p := Prepare(in)
 	l := Lookups{
 		CustomersByDomain: map[string][]model.Customer{"kunde.example": {{ID: 7}, {ID: 7}}},
@@ -360,11 +354,6 @@ func TestDecideWithLookups(t *testing.T) {
 	want := imp(DirectionInbound, RuleCustomerDomain, "x@kunde.example", 7, nil, ptr[int64](3), ptr[int64](4), "x@kunde.example")
 	if diff := cmp.Diff(want, Decide(in, p, l), ignoreRaw); diff != "" {
 		t.Errorf("Decide mismatch (-want +got):\n%s", diff)
-	}
-	// A Prepared not made by Prepare (no compiled rules) still works.
-	p.rules = nil
-	if diff := cmp.Diff(want, Decide(in, p, l), ignoreRaw); diff != "" {
-		t.Errorf("Decide without rules mismatch (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(ign(ReasonNoMatch, DirectionInbound, "x@kunde.example"), Decide(in, p, Lookups{}), ignoreRaw); diff != "" {
 		t.Errorf("Decide with empty look-ups mismatch (-want +got):\n%s", diff)
@@ -403,9 +392,10 @@ func TestDecisionJSON(t *testing.T) {
 }
 
 func TestMatchDoesNotModifyInput(t *testing.T) {
-	in := &Input{Folder: inbox, Mailbox: anna, Message: from("t.mueller@mueller-bau.de"), Settings: testSettings()}
-	Match(in, testDirectory())
-	if in.EmployeeAddresses != nil || in.OwnerAddresses != nil || in.Rules != nil {
+	d := testDirectory()
+	in := &Input{Folder: inbox, Mailbox: anna, Message: from("t.mueller@mueller-bau.de"), Rules: NewRules(testSettings(), d.EmployeeAddresses())}
+	Match(in, d)
+	if in.OwnerAddresses != nil {
 		t.Errorf("Match modified its input: %+v", in)
 	}
 }

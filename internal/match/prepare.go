@@ -14,23 +14,9 @@ type Input struct {
 	Mailbox        string            // owner's mailbox SMTP address
 	OwnerAddresses []string          // further addresses of the owner (employee e-mail)
 	Folder         []model.FolderRef // path below msgfolderroot, top-level first
-	Settings       model.Settings
-	// EmployeeAddresses are all employees' e-mails and mailboxes; they are
-	// never candidates.
-	EmployeeAddresses []string
-	// Rules, when set, is the compiled form of Settings and
-	// EmployeeAddresses (see NewRules) and is used instead of them. Callers
-	// that decide many messages should set it; when nil, every call
-	// compiles the settings again.
+	// Rules are the compiled settings and employee addresses (NewRules);
+	// required. Build them once per settings change, not per message.
 	Rules *Rules
-}
-
-// rules returns the compiled rules of in.
-func (in *Input) rules() *Rules {
-	if in.Rules != nil {
-		return in.Rules
-	}
-	return NewRules(in.Settings, in.EmployeeAddresses)
 }
 
 // Prepared is the result of rules 1–4. When Done, Decision holds the final
@@ -54,36 +40,31 @@ type Prepared struct {
 	// (full_match_domains) domains, which rule 6 never compares by domain:
 	// look up customers whose e-mail domain or extra domain equals each.
 	Domains []string
-
-	rules *Rules
 }
 
 // Prepare applies rules 1–4.
 func Prepare(in *Input) Prepared {
-	if excludedFolder(in.Folder) {
+	if ExcludedFolder(in.Folder) {
 		return done(ignored(ReasonExcludedFolder, "", nil), nil)
 	}
 	if in.Message.IsDraft {
 		return done(ignored(ReasonDraft, "", nil), nil)
 	}
-	r := in.rules()
-	var o owner
-	o.init(in.Mailbox, in.OwnerAddresses)
+	r := in.Rules
+	o := newOwner(in.Mailbox, in.OwnerAddresses)
 	sender, _ := address.Normalize(senderAddress(&in.Message))
-	dir := direction(in.Folder, &o, sender)
-	p := Prepared{Direction: dir, rules: r}
-	var spare []string
+	dir := direction(in.Folder, o, sender)
+	p := Prepared{Direction: dir}
 	if dir == DirectionInbound {
-		p.Candidates, p.Raw, spare = collect(&o, r, sender)
+		p.Candidates, p.Raw = collect(o, r, sender)
 	} else {
-		p.Candidates, p.Raw, spare = collect(&o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
+		p.Candidates, p.Raw = collect(o, r, "", in.Message.ToRecipients, in.Message.CcRecipients)
 	}
-	return finish(r, p, spare)
+	return finish(r, p)
 }
 
-// finish applies rule 4 to p's candidates and lists the look-ups; spare is
-// room for the domains (may be nil).
-func finish(r *Rules, p Prepared, spare []string) Prepared {
+// finish applies rule 4 to p's candidates and lists the look-ups.
+func finish(r *Rules, p Prepared) Prepared {
 	if len(p.Candidates) == 0 {
 		return done(ignored(ReasonInternal, p.Direction, p.Candidates), p.Raw)
 	}
@@ -91,7 +72,7 @@ func finish(r *Rules, p Prepared, spare []string) Prepared {
 	if len(p.Addresses) == 0 {
 		return done(ignored(ReasonIgnoredDomain, p.Direction, p.Candidates), p.Raw)
 	}
-	p.Domains = lookupDomains(r, p.Addresses, spare)
+	p.Domains = lookupDomains(r, p.Addresses)
 	return p
 }
 
@@ -101,28 +82,8 @@ func done(d Decision, raw []string) Prepared {
 	return Prepared{Done: true, Decision: d, Direction: d.Direction, Candidates: d.Candidates, Raw: raw}
 }
 
-// excludedFolder reports whether the top-level folder is a well-known folder
-// other than inbox and sentitems. Leading msgfolderroot entries are skipped
-// in case the caller included the root.
-func excludedFolder(path []model.FolderRef) bool {
-	wk := topWellKnown(path)
-	return wk != "" && !strings.EqualFold(wk, "inbox") && !strings.EqualFold(wk, "sentitems")
-}
-
-// topWellKnown returns the well-known name of the top-level folder, "" for a
-// user folder or an empty path.
-func topWellKnown(path []model.FolderRef) string {
-	for _, f := range path {
-		if strings.EqualFold(f.WellKnownName, "msgfolderroot") || strings.EqualFold(f.WellKnownName, "root") {
-			continue
-		}
-		return strings.TrimSpace(f.WellKnownName)
-	}
-	return ""
-}
-
 // direction applies rule 2 to a considered folder; sender is normalised.
-func direction(path []model.FolderRef, o *owner, sender string) string {
+func direction(path []model.FolderRef, o owner, sender string) string {
 	switch wk := topWellKnown(path); {
 	case strings.EqualFold(wk, "inbox"):
 		return DirectionInbound

@@ -36,17 +36,16 @@ func Redecidable(reason string) bool {
 // as after Prepare (batching the look-ups of many decisions is fine: Lookups
 // are keyed by address, domain and customer) and calls Decide.
 func PrepareStored(r *Rules, s Stored) Prepared {
-	var o owner
-	o.init(s.Mailbox, s.OwnerAddresses)
+	o := newOwner(s.Mailbox, s.OwnerAddresses)
 	src := s.Raw
 	if src == nil {
 		src = s.Candidates
 	}
-	p := Prepared{Direction: s.Direction, Raw: s.Raw, rules: r}
+	p := Prepared{Direction: s.Direction, Raw: s.Raw}
 	for _, a := range src {
-		p.Candidates = keep(&o, r, p.Candidates, a)
+		p.Candidates = keep(o, r, p.Candidates, a)
 	}
-	return finish(r, p, nil)
+	return finish(r, p)
 }
 
 // Redecide decides a stored message again: PrepareStored, then Decide with
@@ -56,5 +55,5 @@ func Redecide(r *Rules, s Stored, l Lookups) Decision {
 	if p.Done {
 		return p.Decision
 	}
-	return Decide(nil, p, l)
+	return Decide(&Input{Rules: r}, p, l)
 }

@@ -82,8 +82,9 @@ func TestRedecide(t *testing.T) {
 		}, settings: func(s *model.Settings) { s.OwnDomains = []string{"dedenet.de"} }},
 	}
 	for _, m := range messages {
-		in := &Input{Message: m.msg, Mailbox: anna, Folder: m.folder, Settings: settings}
-		stored := Match(in, base.directory())
+		bd := base.directory()
+		in := &Input{Message: m.msg, Mailbox: anna, Folder: m.folder, Rules: NewRules(settings, bd.EmployeeAddresses())}
+		stored := Match(in, bd)
 		if stored.Reason != ReasonNoMatch && stored.Reason != ReasonInternal && stored.Reason != ReasonIgnoredDomain && stored.Reason != ReasonMatched {
 			t.Fatalf("%s: unexpected first decision %+v", m.name, stored)
 		}
@@ -100,14 +101,14 @@ func TestRedecide(t *testing.T) {
 					c.settings(&s)
 				}
 				d := next.directory()
-				want := Match(&Input{Message: m.msg, Mailbox: anna, Folder: m.folder, Settings: s}, d)
 				r := NewRules(s, d.EmployeeAddresses())
+				want := Match(&Input{Message: m.msg, Mailbox: anna, Folder: m.folder, Rules: r}, d)
 				st := Stored{Direction: stored.Direction, Mailbox: anna, OwnerAddresses: d.OwnerAddresses(anna),
 					Raw: stored.RawCandidates, Candidates: stored.Candidates}
 				p := PrepareStored(r, st)
 				got := p.Decision
 				if !p.Done {
-					got = Decide(nil, p, d.Lookup(p))
+					got = Decide(&Input{Rules: r}, p, d.Lookup(p))
 				}
 				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("Redecide mismatch (-from the message +from the stored decision):\n%s", diff)
@@ -136,7 +137,7 @@ func TestRedecideWithoutRaw(t *testing.T) {
 }
 
 func TestRawCandidates(t *testing.T) {
-	in := &Input{Folder: sent, Mailbox: anna, Settings: testSettings(),
+	in := &Input{Folder: sent, Mailbox: anna, Rules: NewRules(testSettings(), testDirectory().EmployeeAddresses()),
 		Message: to([]string{"Peter.Kraus@dedenet.de", "a@kunde.example", "/o=ExchangeLabs/cn=x", "A@Kunde.example"}, anna, "b@dedenet.de")}
 	got := Match(in, testDirectory())
 	want := []string{"peter.kraus@dedenet.de", "a@kunde.example", anna, "b@dedenet.de"}

@@ -58,6 +58,12 @@ func (r *Rules) isEmployee(a string) bool {
 	return ok
 }
 
+// isIgnored reports whether the normalised address a is at an ignored
+// domain or one of its subdomains (rule 4).
+func (r *Rules) isIgnored(a string) bool {
+	return r.ignored.contains(address.Domain(a))
+}
+
 // isFullMatch reports whether d is a free-mail domain (full_match_domains).
 func (r *Rules) isFullMatch(d string) bool {
 	_, ok := r.fullMatch[d]

@@ -51,9 +51,12 @@ type Message struct {
 }
 
 // FolderRef is one step of a message's folder path below msgfolderroot,
-// top-level folder first. WellKnownName is empty for user-created folders.
+// top-level folder first. WellKnownName is empty for user-created folders;
+// Hidden marks Outlook's hidden (system) folders, whose mail is never
+// imported.
 type FolderRef struct {
 	ID            string `json:"id,omitempty"`
 	WellKnownName string `json:"wellKnownName,omitempty"`
 	DisplayName   string `json:"displayName,omitempty"`
+	Hidden        bool   `json:"isHidden,omitempty"`
 }

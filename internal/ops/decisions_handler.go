@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dedesales/exchange-connector/internal/explain"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -87,7 +88,7 @@ func (h *Handler) decisionList(c echo.Context, perPage int) (decisionList, error
 	}
 	list := decisionList{Query: q, Outcome: outcome, Outcomes: outcomes, Page: pageNo}
 	for _, d := range hits {
-		list.Hits = append(list.Hits, decisionHit{DecisionHit: d, Explain: d.Decision.Explain()})
+		list.Hits = append(list.Hits, decisionHit{DecisionHit: d, Explain: explain.Decision(d.Decision)})
 	}
 	link := func(p int) string {
 		v := url.Values{}
@@ -130,7 +131,7 @@ func (h *Handler) decision(c echo.Context) error {
 		return fmt.Errorf("ops: decision: %w", err)
 	}
 	data := decisionPage{page: sessionPage(c, "Decision "+strconv.FormatInt(id, 10)),
-		Decision: decisionHit{DecisionHit: d, Explain: d.Decision.Explain()}}
+		Decision: decisionHit{DecisionHit: d, Explain: explain.Decision(d.Decision)}}
 	if d.InternetMessageID != "" {
 		same, _, err := h.deps.Store.SearchDecisions(ctx, store.DecisionQuery{Text: d.InternetMessageID, Limit: 50})
 		if err != nil {
@@ -138,7 +139,7 @@ func (h *Handler) decision(c echo.Context) error {
 		}
 		for _, o := range same {
 			if o.ID != d.ID && o.InternetMessageID == d.InternetMessageID {
-				data.Others = append(data.Others, decisionHit{DecisionHit: o, Explain: o.Decision.Explain()})
+				data.Others = append(data.Others, decisionHit{DecisionHit: o, Explain: explain.Decision(o.Decision)})
 			}
 		}
 	}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
-	"github.com/dedesales/exchange-connector/internal/store"
 	"html/template"
 	"strings"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/labstack/echo/v4"
 )
 
@@ -32,7 +32,7 @@ var funcs = template.FuncMap{
 	// stylesheet is the inline CSS; it must be written byte for byte, or
 	// the CSP hash no longer matches.
 	"stylesheet": func() template.CSS { return template.CSS(stylesheet) },
-	"reasonText": store.ReasonText,
+	"reasonText": match.ReasonText,
 	"timeFmt":    timeFmt,
 	"deref": func(p *int64) int64 {
 		if p == nil {

@@ -16,14 +16,22 @@ func testRedis(t *testing.T) *redis.Client {
 	return testenv.RedisClient(t, testenv.RedisDBSemaphore)
 }
 
+// All four slots are handed out at once and never a fifth: the first four
+// holders keep their slots until four have been admitted (so reaching four
+// does not depend on timing), then everyone goes through.
 func TestAtMostLimitHolders(t *testing.T) {
 	rdb := testRedis(t)
 	// Two "processes" sharing Redis.
 	a := New(rdb, "sem:", 4, 10*time.Second)
 	b := New(redis.NewClient(rdb.Options()), "sem:", 4, 10*time.Second)
+	const workers = 24
 	var holders, most atomic.Int32
+	admitted := make(chan struct{}, workers)
+	gate := make(chan struct{}) // closed once four hold a slot together
+	openGate := sync.OnceFunc(func() { close(gate) })
+	defer openGate() // also when the test fails early
 	var wg sync.WaitGroup
-	for i := range 24 {
+	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -34,6 +42,7 @@ func TestAtMostLimitHolders(t *testing.T) {
 			release, err := s.Acquire(context.Background(), "anna@dedenet.de")
 			if err != nil {
 				t.Error(err)
+				admitted <- struct{}{}
 				return
 			}
 			n := holders.Add(1)
@@ -43,14 +52,27 @@ func TestAtMostLimitHolders(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(2 * time.Millisecond) // hold the slot for a moment of work
+			admitted <- struct{}{}
+			<-gate
 			holders.Add(-1)
 			release()
 		}()
 	}
+	deadline := time.After(30 * time.Second) // a failure bound, not a synchronisation
+	for range 4 {
+		select {
+		case <-admitted:
+		case <-deadline:
+			t.Fatalf("only %d of 4 slots handed out while all were free", holders.Load())
+		}
+	}
+	if n := holders.Load(); n != 4 {
+		t.Errorf("%d holders at once, want 4", n)
+	}
+	openGate()
 	wg.Wait()
-	if m := most.Load(); m > 4 || m < 2 {
-		t.Errorf("at most %d concurrent holders, want 2..4", m)
+	if m := most.Load(); m != 4 {
+		t.Errorf("at most %d concurrent holders, want 4", m)
 	}
 	if n, _ := rdb.ZCard(context.Background(), "sem:anna@dedenet.de").Result(); n != 0 {
 		t.Errorf("%d leases left after all released", n)

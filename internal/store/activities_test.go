@@ -165,7 +165,11 @@ func TestFolders(t *testing.T) {
 		if err != nil || len(got) != 3 {
 			t.Fatalf("folders: %+v, %v", got, err)
 		}
-		path, ok := store.FolderPath(got, "k")
+		stored := make([]model.MailFolder, len(got))
+		for i, f := range got {
+			stored[i] = f.MailFolder
+		}
+		path, ok := match.NewFolderTree(stored).Path("k")
 		want := []model.FolderRef{{ID: "in", WellKnownName: "inbox", DisplayName: "Posteingang"}, {ID: "k", DisplayName: "Kunden 2026"}}
 		if diff := cmp.Diff(want, path); !ok || diff != "" {
 			t.Errorf("path: (-want +got)\n%s", diff)
@@ -175,7 +179,7 @@ func TestFolders(t *testing.T) {
 				t.Errorf("renaming lost the delta link: %+v", f)
 			}
 		}
-		if _, ok := store.FolderPath(got, "old"); ok {
+		if _, ok := match.NewFolderTree(stored).Path("old"); ok {
 			t.Error("a vanished folder still has a path")
 		}
 	})

@@ -91,25 +91,3 @@ func (s *Store) SetDeltaLink(ctx context.Context, employeeID int64, folderID, li
 	}
 	return nil
 }
-
-// FolderPath returns the path below msgfolderroot of a folder, top-level
-// first, from a stored tree; ok is false when the folder is unknown (the
-// tree needs a refresh).
-func FolderPath(tree []Folder, folderID string) (path []model.FolderRef, ok bool) {
-	byID := make(map[string]*Folder, len(tree))
-	for i := range tree {
-		byID[tree[i].ID] = &tree[i]
-	}
-	for id, depth := folderID, 0; depth < 64; depth++ {
-		f, found := byID[id]
-		if !found {
-			return nil, false
-		}
-		if f.WellKnownName == "msgfolderroot" {
-			return path, true
-		}
-		path = append([]model.FolderRef{{ID: f.ID, WellKnownName: f.WellKnownName, DisplayName: f.DisplayName}}, path...)
-		id = f.ParentID
-	}
-	return nil, false
-}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	decisiontext "github.com/dedesales/exchange-connector/internal/explain"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -94,7 +95,7 @@ func TestDecisionHistory(t *testing.T) {
 		if d := ds[0].History[2].ParsedDetail(); d.Cause != cause || d.FromReason != match.ReasonNoMatch || d.ActivityID == nil || *d.ActivityID != res.ActivityID {
 			t.Errorf("retroactive event: %+v", d)
 		}
-		text := ds[0].Explain()
+		text := decisiontext.Decision(ds[0])
 		for _, w := range []string{
 			"decided ignored (no_match) in Inbox via notification",
 			"moved from Inbox to Inbox/Kunden via notification; still ignored (no_match)",

@@ -18,6 +18,7 @@ import (
 const (
 	RedisDBJobs      = 7
 	RedisDBCRMHook   = 8
+	RedisDBQueue     = 6
 	RedisDBAPI       = 9
 	RedisDBLoadgen   = 10
 	RedisDBOps       = 11

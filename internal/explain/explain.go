@@ -1,13 +1,19 @@
-package store
+// Package explain describes stored decisions for people: the text that
+// `connector explain`, the /ops decision pages and the CRM API show. The
+// sentences about reason codes come from internal/match, next to the codes;
+// the store only returns data.
+package explain
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dedesales/exchange-connector/internal/match"
+	"github.com/dedesales/exchange-connector/internal/store"
 )
 
-// Explain describes a decision for people, line by line: what
-// `connector explain` prints and the status page shows.
-func (d Decision) Explain() string {
+// Decision describes a stored decision line by line.
+func Decision(d store.Decision) string {
 	var b strings.Builder
 	p := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "  %-18s %s\n", label+":", fmt.Sprintf(format, args...))
@@ -17,7 +23,7 @@ func (d Decision) Explain() string {
 	p("folder", "%s", d.Folder)
 	// In UTC: SQLite hands back UTC, pgx local time.
 	p("decided", "%s", d.CreatedAt.UTC().Format("2006-01-02 15:04:05 MST"))
-	p("outcome", "%s (%s)", d.Outcome, ReasonText(d.Reason))
+	p("outcome", "%s (%s)", d.Outcome, match.ReasonText(d.Reason))
 	if d.Direction != "" {
 		p("direction", "%s", d.Direction)
 	}
@@ -34,7 +40,7 @@ func (d Decision) Explain() string {
 		}
 	}
 	if d.Ambiguous {
-		p("note", "several customers matched; the lowest ID was chosen")
+		p("note", "%s", match.AmbiguousText)
 	}
 	if d.Note != "" {
 		p("seen by", "%s", d.Note)
@@ -46,24 +52,4 @@ func (d Decision) Explain() string {
 		}
 	}
 	return b.String()
-}
-
-// ReasonText explains a reason code.
-func ReasonText(reason string) string {
-	switch reason {
-	case "matched":
-		return "a customer matched"
-	case "excluded_folder":
-		return "in a folder whose mail is never imported: junk, deleted items, drafts, outbox, archive, …"
-	case "draft":
-		return "a draft"
-	case "internal":
-		return "no external address: only colleagues or own domains"
-	case "ignored_domain":
-		return "every external address is at an ignored domain"
-	case "no_match":
-		return "no contact or customer has these addresses or domains"
-	default:
-		return reason
-	}
 }

@@ -1,4 +1,4 @@
-package webhooks
+package queue
 
 import (
 	"context"
@@ -10,8 +10,12 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/dedesales/exchange-connector/jobs"
+	"github.com/dedesales/exchange-connector/internal/testenv"
 )
+
+func testRedis(t *testing.T) *redis.Client {
+	return testenv.RedisClient(t, testenv.RedisDBQueue)
+}
 
 func TestAutoPipelineEnqueues(t *testing.T) {
 	rdb := testRedis(t)
@@ -25,7 +29,7 @@ func TestAutoPipelineEnqueues(t *testing.T) {
 	conflicts := 0
 	for i := range 2 * n { // every task twice: the second must conflict
 		wg.Go(func() {
-			task, err := jobs.NewProcessMessageTask(jobs.ProcessMessagePayload{EmployeeID: 1, MessageID: fmt.Sprint(i % n)})
+			task, err := NewProcessMessageTask(ProcessMessagePayload{EmployeeID: 1, MessageID: fmt.Sprint(i % n)})
 			if err != nil {
 				t.Error(err)
 				return
@@ -41,7 +45,7 @@ func TestAutoPipelineEnqueues(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	q, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(jobs.QueueCritical)
+	q, err := asynq.NewInspectorFromRedisClient(rdb).GetQueueInfo(QueueCritical)
 	if err != nil {
 		t.Fatal(err)
 	}
