@@ -140,7 +140,7 @@ func TestCloudLinksAndSizeCap(t *testing.T) {
 	d := s.decision(t, m.ID)
 	var notes, filed int
 	for _, e := range d.History {
-		switch text := e.Text(); e.Kind {
+		switch text := explain.Event(e); e.Kind {
 		case store.EventNote:
 			if strings.Contains(text, `"Video.mp4"`) && strings.Contains(text, "max_attachment_bytes") {
 				notes++

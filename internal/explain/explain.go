@@ -48,8 +48,52 @@ func Decision(d store.Decision) string {
 	if len(d.History) > 0 {
 		fmt.Fprintf(&b, "  history:\n")
 		for _, e := range d.History {
-			fmt.Fprintf(&b, "    %s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Text())
+			fmt.Fprintf(&b, "    %s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), Event(e))
 		}
 	}
 	return b.String()
+}
+
+// Event describes one event of a decision's history.
+func Event(e store.DecisionEvent) string {
+	d := e.ParsedDetail()
+	verdict := func() string {
+		s := d.Outcome + " (" + d.Reason
+		if d.Rule != "" {
+			s += ", " + d.Rule
+		}
+		if d.CustomerID != nil {
+			s += fmt.Sprintf(", customer %d", *d.CustomerID)
+		}
+		return s + ")"
+	}
+	via := ""
+	if d.Via != "" {
+		via = " via " + d.Via
+	}
+	switch e.Kind {
+	case store.EventDecided:
+		return fmt.Sprintf("decided %s in %s%s", verdict(), d.Folder, via)
+	case store.EventRedecided:
+		return fmt.Sprintf("decided again %s, was %s (%s), in %s%s", verdict(), d.FromOutcome, d.FromReason, d.Folder, via)
+	case store.EventMoved:
+		return fmt.Sprintf("moved from %s to %s%s; still %s", d.FromFolder, d.Folder, via, verdict())
+	case store.EventRetroactive:
+		s := fmt.Sprintf("decided again after a change (%s): %s, was %s", d.Cause, verdict(), d.FromReason)
+		if d.Outcome != "ignored" {
+			s = "imported retroactively after a change (" + d.Cause + "): " + verdict() + ", was " + d.FromReason
+		}
+		if d.ActivityID != nil {
+			s += fmt.Sprintf(", activity %d", *d.ActivityID)
+		}
+		return s
+	case store.EventFileFiled:
+		return fmt.Sprintf("attachment filed: %s (%d bytes)", d.Path, d.Size)
+	case store.EventFileMoved:
+		return fmt.Sprintf("attachment moved: %s → %s", d.FromPath, d.Path)
+	case store.EventNote:
+		return d.Text
+	default:
+		return e.Kind + " " + string(e.Detail)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/explain"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/labstack/echo/v4"
 )
@@ -33,6 +34,7 @@ var funcs = template.FuncMap{
 	// the CSP hash no longer matches.
 	"stylesheet": func() template.CSS { return template.CSS(stylesheet) },
 	"reasonText": match.ReasonText,
+	"eventText":  explain.Event,
 	"timeFmt":    timeFmt,
 	"deref": func(p *int64) int64 {
 		if p == nil {

@@ -103,57 +103,13 @@ func (e DecisionEvent) ParsedDetail() EventDetail {
 	return d
 }
 
-// Text describes the event for people, in one line.
-func (e DecisionEvent) Text() string {
-	d := e.ParsedDetail()
-	verdict := func() string {
-		s := d.Outcome + " (" + d.Reason
-		if d.Rule != "" {
-			s += ", " + d.Rule
-		}
-		if d.CustomerID != nil {
-			s += fmt.Sprintf(", customer %d", *d.CustomerID)
-		}
-		return s + ")"
-	}
-	via := ""
-	if d.Via != "" {
-		via = " via " + d.Via
-	}
-	switch e.Kind {
-	case EventDecided:
-		return fmt.Sprintf("decided %s in %s%s", verdict(), d.Folder, via)
-	case EventRedecided:
-		return fmt.Sprintf("decided again %s, was %s (%s), in %s%s", verdict(), d.FromOutcome, d.FromReason, d.Folder, via)
-	case EventMoved:
-		return fmt.Sprintf("moved from %s to %s%s; still %s", d.FromFolder, d.Folder, via, verdict())
-	case EventRetroactive:
-		s := fmt.Sprintf("decided again after a change (%s): %s, was %s", d.Cause, verdict(), d.FromReason)
-		if d.Outcome != "ignored" {
-			s = "imported retroactively after a change (" + d.Cause + "): " + verdict() + ", was " + d.FromReason
-		}
-		if d.ActivityID != nil {
-			s += fmt.Sprintf(", activity %d", *d.ActivityID)
-		}
-		return s
-	case EventFileFiled:
-		return fmt.Sprintf("attachment filed: %s (%d bytes)", d.Path, d.Size)
-	case EventFileMoved:
-		return fmt.Sprintf("attachment moved: %s → %s", d.FromPath, d.Path)
-	case EventNote:
-		return d.Text
-	default:
-		return e.Kind + " " + string(e.Detail)
-	}
-}
-
 // Notes returns the texts of the decision's note events (attachments left
 // out or renamed, filing given up), joined by "; ".
 func (d Decision) Notes() string {
 	var out []string
 	for _, e := range d.History {
 		if e.Kind == EventNote {
-			out = append(out, e.Text())
+			out = append(out, e.ParsedDetail().Text)
 		}
 	}
 	return strings.Join(out, "; ")
