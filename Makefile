@@ -41,16 +41,21 @@ demo: build services
 # bench runs the load suite (deploy/local/bench.sh: intake with wrk, pipeline,
 # backfill and memory with the real binaries; it rewrites the "Load suite"
 # section of docs/PERFORMANCE.md), then the Go benchmarks behind the rest of
-# docs/PERFORMANCE.md (BENCH_GO=0 skips those).
+# docs/PERFORMANCE.md, the CRM side's included (BENCH_GO=0 skips those).
 BENCH_GO ?= 1
 bench: build services
 	deploy/local/bench.sh
-	[ "$(BENCH_GO)" = 0 ] || { set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" REQUIRE_INTEGRATION=1 && \
+	[ "$(BENCH_GO)" = 0 ] || { set -a && . var/services.env && set +a && TEST_POSTGRES_URL="$$POSTGRES_URL" TEST_REDIS_URL="$$REDIS_URL" REQUIRE_INTEGRATION=1 && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/match/ ./internal/subject/ ./internal/address/ && \
 	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/ && \
 	$(GO) test -run '^$$' -bench DeltaRound -benchtime 3x ./internal/graph/ && \
 	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x ./internal/app/ && \
-	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/; }
+	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/ && \
+	$(GO) test -run '^$$' -bench 'FeedEndpoint' -benchtime 20x ./internal/api/ && \
+	$(GO) test -run '^$$' -bench 'PutContact' -benchtime 20000x ./internal/api/ && \
+	$(GO) test -run '^$$' -bench 'ImportContacts' -benchtime 1x ./internal/store/ ./internal/api/ && \
+	$(GO) test -run '^$$' -bench 'Rematch' -benchtime 1x ./jobs/ && \
+	$(GO) test -run '^$$' -bench 'Delivery' -benchtime 5000x ./internal/crmhook/; }
 
 # chaos runs the fault scenarios behind docs/RELIABILITY.md against private
 # Redis and PostgreSQL servers it starts under var/chaos (never the machine's

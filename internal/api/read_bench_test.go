@@ -18,7 +18,7 @@ import (
 // BenchmarkFeedEndpoint reads pages of 1,000 activities through HTTP — key
 // check, request validation, store.Feed, JSON — from a PostgreSQL database
 // of 1,000,000 activities, at the beginning, the middle and the end of the
-// change log (the store's own figure is BenchmarkFeedPage). Run it with
+// change log, side by side with store.Feed alone on the same pages. Run it with
 // go test -run '^$' -bench FeedEndpoint -benchtime 20x ./internal/api/
 func BenchmarkFeedEndpoint(b *testing.B) {
 	const activities = 1_000_000
@@ -39,7 +39,7 @@ func BenchmarkFeedEndpoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	// As BenchmarkFeedPage: one mailbox each, every tenth activity with a
+	// One mailbox each, every tenth activity with a
 	// document, every fifth changed once more.
 	for i, q := range []string{
 		`INSERT INTO activities (customer_id, direction, subject, body_text, sent_at, received_at, internet_message_id,
