@@ -166,7 +166,7 @@ func TestRefusedAttachmentRequestIsRecordedOnTheDecision(t *testing.T) {
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("decisions: %v, %v", ds, err)
 	}
-	if !strings.Contains(ds[0].Note, "attachments not filed") || !strings.Contains(ds[0].Note, "BadRequest") {
-		t.Errorf("decision note = %q, want the refusal", ds[0].Note)
+	if notes := ds[0].Notes(); !strings.Contains(notes, "attachments not filed") || !strings.Contains(notes, "BadRequest") {
+		t.Errorf("decision notes = %q, want the refusal", notes)
 	}
 }

@@ -32,9 +32,15 @@ func TestMailboxResyncQueuesASync(t *testing.T) {
 	}
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB})
 	defer insp.Close()
-	tasks, err := insp.ListPendingTasks(queue.QueueDefault)
-	if err != nil || len(tasks) != 1 || tasks[0].Type != queue.TypeSyncMailbox {
-		t.Fatalf("pending: %+v, %v", tasks, err)
+	pending, err := insp.ListPendingTasks(queue.QueueDefault)
+	var tasks []*asynq.TaskInfo
+	for _, ti := range pending { // the import queued a rematch too
+		if ti.Type == queue.TypeSyncMailbox {
+			tasks = append(tasks, ti)
+		}
+	}
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("pending syncs: %+v, %v", tasks, err)
 	}
 	var p queue.SyncMailboxPayload
 	if err := json.Unmarshal(tasks[0].Payload, &p); err != nil || p.EmployeeID != 1 || p.Reason != "operator" {
