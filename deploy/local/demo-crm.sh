@@ -25,7 +25,7 @@ say "Webhook:   connector webhook add --url http://127.0.0.1:$hook_port/hooks --
 say "           (a receiver in Python verifies each signature: deploy/local/webhook-receiver.py)"
 
 say ""
-say "-- the change feed, first page of two:  curl \"$api/activities?limit=2\" -H \"Authorization: Bearer …\""
+say "-- the change feed, a first page of two activities:  curl \"$api/activities?limit=2\" -H \"Authorization: Bearer …\""
 curl -sS "$api/activities?limit=2" -H "Authorization: Bearer $token" |
   python3 -c 'import json,sys; p=json.load(sys.stdin); [i.update(body_text=i["body_text"][:60]+"…") for i in p["items"]]; print(json.dumps(p, ensure_ascii=False, indent=2))'
 
