@@ -19,7 +19,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/dedesales/exchange-connector/internal/crmfile"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -235,24 +234,14 @@ func checkResponse(t testing.TB, h *Handler, req *http.Request, reqBody []byte, 
 	}
 }
 
-// seed imports customers 10 and 11, contact 100 of customer 10, lead 1000,
-// opportunity 2000 and employee 1, and records one activity of customer 10
+// seed imports testCRM without employee 2 and records one activity of customer 10
 // linked to all three; it returns the activity's ID.
 func seed(t testing.TB, st *store.Store) int64 {
 	t.Helper()
 	ctx := context.Background()
 	day := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-	mb := "anna.berger@dedenet.de"
-	f := &crmfile.File{
-		Employees: []model.Employee{{ID: 1, Name: "Anna Berger", Email: mb, ExchangeMailbox: &mb, Active: true}},
-		Customers: []model.Customer{
-			{ID: 10, Number: "10001", Name: "Schulz Technik GmbH", Email: "info@schulz-technik.com"},
-			{ID: 11, Number: "10002", Name: "Müller Landtechnik", Email: "info@mueller-landtechnik.de"},
-		},
-		Contacts:      []model.Contact{{ID: 100, CustomerID: 10, Name: "Sabine Schulz", Email: "sabine.schulz@schulz-technik.com"}},
-		Leads:         []model.Lead{{ID: 1000, CustomerID: 10, Title: "Wartung", Status: model.LeadInProgress, CreatedAt: day}},
-		Opportunities: []model.Opportunity{{ID: 2000, CustomerID: 10, Title: "Traktor", Status: model.OpportunityInProgress, CreatedAt: day}},
-	}
+	f := testCRM()
+	f.Employees = f.Employees[:1] // employee 2 is the write tests' to create
 	if _, err := st.ImportCRM(ctx, f); err != nil {
 		t.Fatal(err)
 	}

@@ -101,11 +101,11 @@ func testDownload(t *testing.T, st *store.Store, docs documents.Store) {
 	}
 	// No such document; a row whose file is gone from the store.
 	for _, p := range []string{Prefix + "/documents/999999/content", fmt.Sprintf("%s/documents/%d/content", Prefix, missingID)} {
-		if a := env.get(p, env.read); a.status != http.StatusNotFound || !names(a.problemOf(t), "id") {
+		if a := env.get(p, env.read); a.status != http.StatusNotFound || !a.problem(t).hasField("id") {
 			t.Errorf("%s: %d %s", p, a.status, a.body)
 		}
 	}
-	if a := env.get(Prefix+"/documents/x/content", env.read); a.status != http.StatusBadRequest || !names(a.problemOf(t), "id") {
+	if a := env.get(Prefix+"/documents/x/content", env.read); a.status != http.StatusBadRequest || !a.problem(t).hasField("id") {
 		t.Errorf("document x: %d %s", a.status, a.body)
 	}
 }
@@ -155,7 +155,7 @@ func TestDocumentDownloadWithoutStore(t *testing.T) {
 	if a := env.get(fmt.Sprintf("%s/documents/%d/content", Prefix, id), env.read); a.status != http.StatusServiceUnavailable {
 		t.Errorf("without a document store: %d %s", a.status, a.body)
 	} else {
-		a.problemOf(t)
+		a.problem(t)
 	}
 }
 

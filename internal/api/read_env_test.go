@@ -3,18 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/labstack/echo/v4"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
 	"github.com/dedesales/exchange-connector/internal/match"
@@ -22,80 +15,16 @@ import (
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
-// readEnv serves the API over real HTTP on a real store, with a read and a
-// write key, for the read endpoints' tests.
-type readEnv struct {
-	t     testing.TB
-	st    *store.Store
-	h     *Handler
-	srv   *httptest.Server
-	read  string // a read key's token
-	write string // a write key's token
-}
-
-// newReadEnv serves the API on st with docs as its document store (nil: none).
-func newReadEnv(t testing.TB, st *store.Store, docs DocumentReader) *readEnv {
+// newReadEnv serves the API on st with docs as its document store (nil:
+// none), with a read and a write key.
+func newReadEnv(t testing.TB, st *store.Store, docs DocumentReader) *apiEnv {
 	t.Helper()
-	h, err := New(Deps{Store: st, Documents: docs, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := echo.New()
-	h.Register(e)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	env := &readEnv{t: t, st: st, h: h, srv: srv}
-	ctx := context.Background()
-	if env.read, _, err = st.CreateAPIKey(ctx, "reader", store.ScopeRead); err != nil {
-		t.Fatal(err)
-	}
-	if env.write, _, err = st.CreateAPIKey(ctx, "writer", store.ScopeWrite); err != nil {
-		t.Fatal(err)
-	}
-	return env
+	return newEnv(t, st, true, func(d *Deps) { d.Documents = docs })
 }
 
-// readAnswer is an answer of the API that matched the document.
-type readAnswer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// decode unmarshals the body into v.
-func (a readAnswer) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(a.body, v); err != nil {
-		t.Fatalf("decoding %.300s: %v", a.body, err)
-	}
-}
-
-// problemOf decodes a problem answer.
-func (a readAnswer) problemOf(t testing.TB) Problem {
-	t.Helper()
-	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, MediaTypeProblem) {
-		t.Fatalf("status %d with Content-Type %q, want a problem: %.300s", a.status, ct, a.body)
-	}
-	var p Problem
-	a.decode(t, &p)
-	if p.Status != a.status {
-		t.Errorf("problem status %d, response %d", p.Status, a.status)
-	}
-	return p
-}
-
-// names reports whether the problem names field.
-func names(p Problem, field string) bool {
-	for _, e := range p.Errors {
-		if e.Field == field {
-			return true
-		}
-	}
-	return false
-}
-
-// get sends GET path with token and checks the answer against the document.
-func (env *readEnv) get(path, token string, hdr ...string) readAnswer {
+// get sends GET path with token and header pairs; the answer is checked
+// against the document.
+func (env *apiEnv) get(path, token string, hdr ...string) resp {
 	env.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, env.srv.URL+path, nil)
 	if err != nil {
@@ -107,42 +36,19 @@ func (env *readEnv) get(path, token string, hdr ...string) readAnswer {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := env.srv.Client().Do(req)
-	if err != nil {
-		env.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		env.t.Fatal(err)
-	}
-	validateAnswer(env.t, env.h, req, res, body)
-	return readAnswer{status: res.StatusCode, header: res.Header, body: body}
+	return env.send(req)
 }
 
-// validateAnswer checks a response against the document with
-// openapi3filter: an undocumented status or a body off the schema fails.
-func validateAnswer(t testing.TB, h *Handler, req *http.Request, res *http.Response, body []byte) {
+// decode unmarshals the body into v.
+func (r resp) decode(t testing.TB, v any) {
 	t.Helper()
-	vreq := req.Clone(context.Background())
-	route, params, err := h.router.FindRoute(vreq)
-	if err != nil {
-		t.Fatalf("%s %s: not in the document: %v", req.Method, req.URL.Path, err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route},
-		Status:                 res.StatusCode,
-		Header:                 res.Header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	in.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s → %d does not match the document: %v\nbody: %.500s", req.Method, req.URL, res.StatusCode, err, body)
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %.300s: %v", r.body, err)
 	}
 }
 
 // feedPageOf reads one page of the feed.
-func (env *readEnv) feedPageOf(after string, limit int) feedPage {
+func (env *apiEnv) feedPageOf(after string, limit int) feedPage {
 	env.t.Helper()
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
 	if after != "" {
@@ -157,13 +63,12 @@ func (env *readEnv) feedPageOf(after string, limit int) feedPage {
 	return p
 }
 
-// seedReadCRM imports employees 1 and 2, customers 10 and 11, contact 100
-// of customer 10, lead 1000 and opportunity 2000.
-func seedReadCRM(t testing.TB, st *store.Store) {
-	t.Helper()
+// testCRM is employees 1 and 2, customers 10 and 11, contact 100 of
+// customer 10, lead 1000 and opportunity 2000.
+func testCRM() *crmfile.File {
 	day := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 	anna, peter := "anna.berger@dedenet.de", "peter.koch@dedenet.de"
-	f := &crmfile.File{
+	return &crmfile.File{
 		Employees: []model.Employee{
 			{ID: 1, Name: "Anna Berger", Email: anna, ExchangeMailbox: &anna, Active: true},
 			{ID: 2, Name: "Peter Koch", Email: peter, ExchangeMailbox: &peter, Active: true},
@@ -176,7 +81,12 @@ func seedReadCRM(t testing.TB, st *store.Store) {
 		Leads:         []model.Lead{{ID: 1000, CustomerID: 10, Title: "Wartung", Status: model.LeadInProgress, CreatedAt: day}},
 		Opportunities: []model.Opportunity{{ID: 2000, CustomerID: 10, Title: "Traktor", Status: model.OpportunityInProgress, CreatedAt: day}},
 	}
-	if _, err := st.ImportCRM(context.Background(), f); err != nil {
+}
+
+// seedReadCRM imports testCRM.
+func seedReadCRM(t testing.TB, st *store.Store) {
+	t.Helper()
+	if _, err := st.ImportCRM(context.Background(), testCRM()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -201,7 +111,7 @@ func mail(employee int64, graphID, internetID, subject string) store.MessageReco
 // have all been seen (the PostgreSQL horizon moves when other tests'
 // transactions end, so one read is not enough), and returns the pages'
 // items in order and the last cursor.
-func (env *readEnv) awaitFeed(after string, limit int, want map[int64]bool) ([]activityJSON, string) {
+func (env *apiEnv) awaitFeed(after string, limit int, want map[int64]bool) ([]activityJSON, string) {
 	env.t.Helper()
 	var items []activityJSON
 	seen := map[int64]bool{}

@@ -122,7 +122,7 @@ func TestFeedBadInput(t *testing.T) {
 				t.Errorf("%s: %d %s, want 400", tc.query, a.status, a.body)
 				continue
 			}
-			if p := a.problemOf(t); !names(p, tc.field) {
+			if p := a.problem(t); !p.hasField(tc.field) {
 				t.Errorf("%s: the problem does not name %q: %+v", tc.query, tc.field, p)
 			}
 		}
@@ -157,10 +157,10 @@ func TestActivityReads(t *testing.T) {
 			}
 		}
 		a := env.get(Prefix+"/activities/999999", env.read)
-		if a.status != http.StatusNotFound || !names(a.problemOf(t), "id") {
+		if a.status != http.StatusNotFound || !a.problem(t).hasField("id") {
 			t.Errorf("unknown activity: %d %s", a.status, a.body)
 		}
-		if a := env.get(Prefix+"/activities/abc", env.read); a.status != http.StatusBadRequest || !names(a.problemOf(t), "id") {
+		if a := env.get(Prefix+"/activities/abc", env.read); a.status != http.StatusBadRequest || !a.problem(t).hasField("id") {
 			t.Errorf("activity abc: %d %s", a.status, a.body)
 		}
 
@@ -188,13 +188,13 @@ func TestActivityReads(t *testing.T) {
 		if a.status != http.StatusOK || string(a.body) != `{"items":[],"next_before":null}`+"\n" {
 			t.Errorf("a customer without activities: %d %s", a.status, a.body)
 		}
-		if a := env.get(Prefix+"/customers/99/activities", env.read); a.status != http.StatusNotFound || !names(a.problemOf(t), "id") {
+		if a := env.get(Prefix+"/customers/99/activities", env.read); a.status != http.StatusNotFound || !a.problem(t).hasField("id") {
 			t.Errorf("unknown customer: %d %s", a.status, a.body)
 		}
 		for _, q := range []string{"before=0", "before=x", "limit=0"} {
 			a := env.get(Prefix+"/customers/10/activities?"+q, env.read)
 			field, _, _ := strings.Cut(q, "=")
-			if a.status != http.StatusBadRequest || !names(a.problemOf(t), field) {
+			if a.status != http.StatusBadRequest || !a.problem(t).hasField(field) {
 				t.Errorf("%s: %d %s", q, a.status, a.body)
 			}
 		}
@@ -323,10 +323,10 @@ func TestDecisionsThroughTheAPI(t *testing.T) {
 			l.Items[0].CustomerID != nil || len(l.Items[0].Candidates) != 2 || !strings.Contains(l.Items[0].ReasonText, "no contact or customer") {
 			t.Errorf("ignored decision: %d %s", a.status, a.body)
 		}
-		if a := env.get(Prefix+"/decisions?message=AAMk-never", env.read); a.status != http.StatusNotFound || !names(a.problemOf(t), "message") {
+		if a := env.get(Prefix+"/decisions?message=AAMk-never", env.read); a.status != http.StatusNotFound || !a.problem(t).hasField("message") {
 			t.Errorf("unknown message: %d %s", a.status, a.body)
 		}
-		if a := env.get(Prefix+"/decisions", env.read); a.status != http.StatusBadRequest || !names(a.problemOf(t), "message") {
+		if a := env.get(Prefix+"/decisions", env.read); a.status != http.StatusBadRequest || !a.problem(t).hasField("message") {
 			t.Errorf("no message: %d %s", a.status, a.body)
 		}
 	})
