@@ -174,7 +174,7 @@ func TestRefusedAttachmentRequestIsRecordedOnTheDecision(t *testing.T) {
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("decisions: %v, %v", ds, err)
 	}
-	if !strings.Contains(ds[0].Note, "attachments not filed") || !strings.Contains(ds[0].Note, "BadRequest") {
+	if !strings.Contains(ds[0].Notes(), "attachments not filed") || !strings.Contains(ds[0].Notes(), "BadRequest") {
 		t.Errorf("decision note = %q, want the refusal", ds[0].Notes())
 	}
 }
