@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
@@ -132,6 +133,70 @@ func TestFilingRetriesFileEachAttachmentOnce(t *testing.T) {
 			if n := docs.stored[name]; n != 1 {
 				t.Errorf("%s uploaded %d times, want once", name, n)
 			}
+		}
+	})
+}
+
+// filesFailing answers the attachment listing with err.
+type filesFailing struct{ err error }
+
+func (f filesFailing) Attachments(context.Context, string, string) ([]model.Attachment, error) {
+	return nil, f.err
+}
+
+func (f filesFailing) OpenAttachment(context.Context, string, string, string) (io.ReadCloser, error) {
+	return nil, f.err
+}
+
+// filingFailure, on a real asynq server: a vanished message is retried
+// notFoundRetries times and then noted on the decision; a refused document
+// store is recorded on the mailbox and retried (on RetryDelay's slow
+// schedule); Graph's access denied goes the way of graphFailure.
+func TestFilingFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := newFilingFixture(t, st, &memFiles{})
+		h := f.p.FileAttachments
+		task, err := NewFileAttachmentsTask(f.pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mailbox := func() store.Mailbox {
+			t.Helper()
+			mb, err := st.MailboxByEmployee(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mb
+		}
+
+		h.files = filesFailing{&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "list attachments", Status: 404}}
+		attempts := runRetried(t, h, task, 12)
+		if len(attempts) != notFoundRetries+1 || attempts[notFoundRetries].err != nil {
+			t.Fatalf("vanished message: attempts %+v, want %d, the last done", attempts, notFoundRetries+1)
+		}
+		if note := f.note(t); !strings.Contains(note, "attachments not filed: the message vanished") {
+			t.Errorf("decision note %q", note)
+		}
+
+		h.files = filesFailing{fmt.Errorf("webdav: PROPFIND: 401: %w", documents.ErrAuth)}
+		err = h.ProcessTask(ctx, task)
+		if !errors.Is(err, documents.ErrAuth) || errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("refused document store: %v, want ErrAuth, retried", err)
+		}
+		if RetryDelay(0, err, task) != 10*time.Minute {
+			t.Errorf("refused document store retried after %v, want 10 min", RetryDelay(0, err, task))
+		}
+		if mb := mailbox(); !strings.HasPrefix(mb.LastError, "document store: ") || !mb.Syncable() {
+			t.Errorf("mailbox %+v, want the document store's refusal recorded, the mailbox synced", mb)
+		}
+
+		h.files = filesFailing{&grapherr.Error{Kind: grapherr.ErrAccessDenied, Op: "list attachments", Status: 403}}
+		if err := h.ProcessTask(ctx, task); err != nil {
+			t.Errorf("access denied: %v, want the task done", err)
+		}
+		if mb := mailbox(); mb.State() != store.MailboxAccessDenied {
+			t.Errorf("mailbox state %q, want access denied", mb.State())
 		}
 	})
 }
