@@ -64,7 +64,7 @@ func (r *endless) Read(p []byte) (int, error) {
 // mail, and a processor filing into a local directory.
 type filingFixture struct {
 	st            *store.Store
-	p             *Processor
+	p             *Handlers
 	dir, spoolDir string
 	pl            FileAttachmentsPayload
 }
@@ -94,7 +94,7 @@ func newFilingFixture(t *testing.T, st *store.Store, files *memFiles) *filingFix
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.p = NewProcessor(Deps{Store: st, Files: files, Documents: docs, Locks: oneLock{}, SpoolDir: f.spoolDir,
+	f.p = NewHandlers(Deps{Store: st, Files: files, Documents: docs, Locks: oneLock{}, SpoolDir: f.spoolDir,
 		Location: time.UTC, Metrics: metrics.New(prometheus.NewRegistry()), Log: slog.New(slog.DiscardHandler)})
 	return f
 }
@@ -105,7 +105,7 @@ func (f *filingFixture) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.p.HandleFileAttachments(context.Background(), task); err != nil {
+	if err := f.p.FileAttachments.ProcessTask(context.Background(), task); err != nil {
 		t.Fatalf("HandleFileAttachments: %v", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestFilingGuardsTheShare(t *testing.T) {
 			t.Errorf("decision note repeats the link's address: %s", note)
 		}
 		for reason, n := range map[string]float64{metrics.GuardBlockedType: 3, metrics.GuardUnsafeLink: 2} {
-			if got := testutil.ToFloat64(f.p.Metrics.DocumentsGuarded.WithLabelValues(reason)); got != n {
+			if got := testutil.ToFloat64(f.p.metrics.DocumentsGuarded.WithLabelValues(reason)); got != n {
 				t.Errorf("connector_documents_guarded_total{reason=%q} = %v, want %v", reason, got, n)
 			}
 		}
@@ -254,7 +254,7 @@ func TestFilingSpoolIsCapped(t *testing.T) {
 				t.Errorf("decision note lacks %q:\n%s", s, note)
 			}
 		}
-		if got := testutil.ToFloat64(f.p.Metrics.DocumentsGuarded.WithLabelValues(metrics.GuardTooLarge)); got != 2 {
+		if got := testutil.ToFloat64(f.p.metrics.DocumentsGuarded.WithLabelValues(metrics.GuardTooLarge)); got != 2 {
 			t.Errorf("connector_documents_guarded_total{reason=too_large} = %v, want 2", got)
 		}
 	})

@@ -61,16 +61,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testProcessor is a processor on a fresh store (SQLite) with employee 1's
-// mailbox, the given Graph, metrics and a log to look at.
-type testProcessor struct {
-	*Processor
-	log *syncBuffer
+// testHandlers are the handlers on a fresh store with employee 1's mailbox
+// (anna@firma.example, subscription s1), metrics and a log to look at.
+type testHandlers struct {
+	*Handlers
+	Store   *store.Store
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	log     *syncBuffer
 }
 
-func newTestProcessor(t *testing.T, g Graph) testProcessor {
+// newTestProcessor is newTestHandlers on SQLite with only Graph set.
+func newTestProcessor(t *testing.T, g Graph) testHandlers {
 	t.Helper()
-	s := storetest.Open(t, store.SQLite)
+	return newTestHandlers(t, storetest.Open(t, store.SQLite), Deps{Graph: g})
+}
+
+// newTestHandlers fills in d's store, metrics and log and adds employee 1.
+func newTestHandlers(t *testing.T, s *store.Store, d Deps) testHandlers {
+	t.Helper()
 	mailbox := "anna@firma.example"
 	_, err := s.ImportCRM(context.Background(), &crmfile.File{Employees: []model.Employee{
 		{ID: 1, Name: "Anna", Email: mailbox, ExchangeMailbox: &mailbox, Active: true},
@@ -83,9 +92,8 @@ func newTestProcessor(t *testing.T, g Graph) testProcessor {
 		t.Fatal(err)
 	}
 	logs := new(syncBuffer)
-	p := NewProcessor(Deps{Store: s, Graph: g, Metrics: metrics.New(prometheus.NewRegistry()),
-		Log: slog.New(slog.NewTextHandler(logs, nil))})
-	return testProcessor{Processor: p, log: logs}
+	d.Store, d.Metrics, d.Log = s, metrics.New(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(logs, nil))
+	return testHandlers{Handlers: NewHandlers(d), Store: s, Metrics: d.Metrics, Log: d.Log, log: logs}
 }
 
 func task(t *testing.T, typ string, payload any) *asynq.Task {
@@ -101,7 +109,7 @@ func task(t *testing.T, typ string, payload any) *asynq.Task {
 // (the intake does the same on its side: webhooks.TestLifecycleDropped).
 func TestUnknownLifecycleEventIsCountedAndLogged(t *testing.T) {
 	p := newTestProcessor(t, graphStub{err: errors.New("no Graph call expected")})
-	err := p.HandleLifecycle(context.Background(), task(t, TypeLifecycle, LifecyclePayload{EmployeeID: 1, SubscriptionID: "s1", Event: "subscriptionPaused"}))
+	err := p.Lifecycle.ProcessTask(context.Background(), task(t, TypeLifecycle, LifecyclePayload{EmployeeID: 1, SubscriptionID: "s1", Event: "subscriptionPaused"}))
 	if err != nil {
 		t.Fatalf("HandleLifecycle = %v, want the task dropped", err)
 	}
@@ -121,7 +129,7 @@ func TestRefusedGraphRequestIsNotRetried(t *testing.T) {
 		Code: "ErrorInvalidIdMalformed", Message: "Id is malformed."}
 	p := newTestProcessor(t, graphStub{err: refused})
 	msgTask := task(t, TypeProcessMessage, ProcessMessagePayload{EmployeeID: 1, MessageID: "bad", SubscriptionID: "s1", NotifiedAt: time.Now()})
-	err := p.HandleProcessMessage(context.Background(), msgTask)
+	err := p.Message.ProcessTask(context.Background(), msgTask)
 	if !errors.Is(err, asynq.SkipRetry) || !errors.Is(err, grapherr.ErrInvalid) {
 		t.Fatalf("HandleProcessMessage = %v, want ErrInvalid wrapped in asynq.SkipRetry", err)
 	}
@@ -138,7 +146,7 @@ func TestRefusedGraphRequestIsNotRetried(t *testing.T) {
 
 	for _, kind := range []error{grapherr.ErrTransient, grapherr.ErrThrottled, grapherr.ErrAuth} {
 		p := newTestProcessor(t, graphStub{err: &grapherr.Error{Kind: kind, Op: "get message"}})
-		err := p.HandleProcessMessage(context.Background(), msgTask)
+		err := p.Message.ProcessTask(context.Background(), msgTask)
 		if err == nil || errors.Is(err, asynq.SkipRetry) {
 			t.Errorf("%v: HandleProcessMessage = %v, want a retried error", kind, err)
 		}
@@ -158,7 +166,7 @@ func TestRefusedAttachmentRequestIsRecordedOnTheDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := &grapherr.Error{Kind: grapherr.ErrInvalid, Op: "list attachments", Status: 400, Code: "BadRequest"}
-	err = p.filingFailure(ctx, mb, FileAttachmentsPayload{EmployeeID: 1, MessageID: "m1"}, refused, p.Log)
+	err = p.FileAttachments.filingFailure(ctx, mb, FileAttachmentsPayload{EmployeeID: 1, MessageID: "m1"}, refused, p.Log)
 	if !errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("filingFailure = %v, want asynq.SkipRetry", err)
 	}

@@ -196,25 +196,33 @@ func after(a, b store.RematchCursor) bool {
 	return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID
 }
 
-// HandleRematch decides the affected ignored decisions again and queues the
-// import of each that now matches.
-func (p *Processor) HandleRematch(ctx context.Context, t *asynq.Task) error {
+// RematchHandler handles TypeRematch: it decides the affected ignored
+// decisions again and queues the import of each that now matches.
+type RematchHandler struct {
+	st       *store.Store
+	enqueuer Enqueuer
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// ProcessTask runs one rematch.
+func (h *RematchHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var pl RematchPayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
 		return fmt.Errorf("%s: bad payload: %v: %w", TypeRematch, err, asynq.SkipRetry)
 	}
-	log := p.Log.With("task", TypeRematch, "cause", pl.Cause)
+	log := h.log.With("task", TypeRematch, "cause", pl.Cause)
 	since := pl.Since
 	if since.IsZero() {
-		settings, err := p.Store.Settings(ctx)
+		settings, err := h.st.Settings(ctx)
 		if err != nil {
 			return err
 		}
-		since = p.Now().AddDate(0, 0, -settings.BackfillDays)
+		since = h.now().AddDate(0, 0, -settings.BackfillDays)
 	}
 	start := time.Now()
-	stats, err := PlanRematch(ctx, p.Store, since, func(h RematchHit) error {
-		return EnqueueRematchMessage(ctx, p.Enqueuer, h, pl.Cause, pl.RequestedAt)
+	stats, err := PlanRematch(ctx, h.st, since, func(hit RematchHit) error {
+		return EnqueueRematchMessage(ctx, h.enqueuer, hit, pl.Cause, pl.RequestedAt)
 	})
 	if err != nil {
 		return err
@@ -237,34 +245,43 @@ func EnqueueRematchMessage(ctx context.Context, q Enqueuer, h RematchHit, cause 
 	return nil
 }
 
-// HandleRematchMessage fetches a message that now matches and imports it
+// RematchMessageHandler handles TypeRematchMessage.
+type RematchMessageHandler struct {
+	st        *store.Store
+	graph     MessageReader
+	mailboxes *mailboxes
+	importer  *importer
+	log       *slog.Logger
+}
+
+// ProcessTask fetches a message that now matches and imports it
 // like a notified message (activity, lead and opportunity, attachments),
 // deciding it once more with the current rules: the message may have been
 // moved or the master data changed again since the scan. The history
 // records the retroactive decision and its cause.
-func (p *Processor) HandleRematchMessage(ctx context.Context, t *asynq.Task) error {
+func (h *RematchMessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var pl RematchMessagePayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
 		return fmt.Errorf("%s: bad payload: %v: %w", TypeRematchMessage, err, asynq.SkipRetry)
 	}
-	log := p.Log.With("task", TypeRematchMessage, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "cause", pl.Cause)
-	mb, ok, err := p.syncableMailbox(ctx, pl.EmployeeID, log)
+	log := h.log.With("task", TypeRematchMessage, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "cause", pl.Cause)
+	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
 	}
-	msg, err := p.Graph.Message(ctx, mb.Address, pl.MessageID)
+	msg, err := h.graph.Message(ctx, mb.Address, pl.MessageID)
 	if errors.Is(err, grapherr.ErrNotFound) {
 		if n, _ := asynq.GetRetryCount(ctx); n >= notFoundRetries {
 			log.Warn("a message that now matches is gone from the mailbox", slog.Any("error", err))
-			return p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID,
+			return h.st.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID,
 				fmt.Sprintf("retroactive import after a change (%s) failed: the message is no longer in the mailbox", pl.Cause))
 		}
 	}
 	if err != nil {
-		return p.graphFailure(ctx, mb, err, log)
+		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 	// The rules fresh from the database: the cached ones may predate the change.
-	rules, err := p.freshRules(ctx)
+	rules, err := h.importer.rules.fresh(ctx)
 	if err != nil {
 		return err
 	}
@@ -272,28 +289,10 @@ func (p *Processor) HandleRematchMessage(ctx context.Context, t *asynq.Task) err
 	if !pl.Requested.IsZero() {
 		cause += " at " + pl.Requested.UTC().Format(time.RFC3339)
 	}
-	res, err := p.importWithRules(ctx, mb, msg, rules, "rematch", cause)
+	res, err := h.importer.importWithRules(ctx, mb, msg, rules, "rematch", cause)
 	if err != nil {
-		return p.graphFailure(ctx, mb, err, log)
+		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 	log.Info("message decided again", "outcome", res.Outcome, "activity_id", res.ActivityID)
 	return nil
-}
-
-// freshRules compiles the matching rules from the database, bypassing (and
-// refreshing) the short-lived cache.
-func (p *Processor) freshRules(ctx context.Context) (*match.Rules, error) {
-	settings, err := p.Store.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	employees, err := p.Store.EmployeeAddresses(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r := match.NewRules(settings, employees)
-	p.rules.mu.Lock()
-	p.rules.rules, p.rules.at = r, time.Now()
-	p.rules.mu.Unlock()
-	return r, nil
 }

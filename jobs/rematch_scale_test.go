@@ -114,7 +114,7 @@ func rematchScale(t testing.TB, dialect string, decisions int) {
 	if b, ok := t.(*testing.B); ok {
 		b.StartTimer()
 	}
-	if err := f.p.HandleRematch(ctx, task); err != nil {
+	if err := f.p.Rematch.ProcessTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
 	if b, ok := t.(*testing.B); ok {

@@ -110,7 +110,7 @@ type rematchFixture struct {
 	st    *store.Store
 	graph *fakeGraph
 	queue *taskQueue
-	p     *Processor
+	p     *Handlers
 	now   time.Time
 }
 
@@ -147,7 +147,7 @@ func newRematchFixture(t testing.TB, st *store.Store) *rematchFixture {
 	f := &rematchFixture{st: st, graph: &fakeGraph{messages: map[string]model.Message{}}, queue: &taskQueue{},
 		now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return f.now })
-	f.p = NewProcessor(Deps{Store: st, Graph: f.graph, Enqueuer: f.queue, Documents: docs,
+	f.p = NewHandlers(Deps{Store: st, Graph: f.graph, Enqueuer: f.queue, Documents: docs,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return f.now }})
 	return f
 }
@@ -163,7 +163,7 @@ func (f *rematchFixture) deliver(t *testing.T, m model.Message) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.p.HandleProcessMessage(context.Background(), task); err != nil {
+	if err := f.p.Message.ProcessTask(context.Background(), task); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -182,7 +182,7 @@ func (f *rematchFixture) rematch(t *testing.T, cause string) int {
 		t.Fatalf("%d rematch tasks queued, want 1", len(tasks))
 	}
 	before := f.graph.requests.Load()
-	if err := f.p.HandleRematch(ctx, tasks[0]); err != nil {
+	if err := f.p.Rematch.ProcessTask(ctx, tasks[0]); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.graph.requests.Load() - before; n != 0 {
@@ -190,7 +190,7 @@ func (f *rematchFixture) rematch(t *testing.T, cause string) int {
 	}
 	imports := f.queue.take(TypeRematchMessage)
 	for _, task := range imports {
-		if err := f.p.HandleRematchMessage(ctx, task); err != nil {
+		if err := f.p.RematchMessage.ProcessTask(ctx, task); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -277,7 +277,7 @@ func TestRematchAfterNewContact(t *testing.T) {
 			t.Errorf("second rematch queued %d imports", n)
 		}
 		task, _ := NewRematchMessageTask(RematchMessagePayload{EmployeeID: 1, MessageID: "new", Cause: "import crm.json", Requested: f.now})
-		if err := f.p.HandleRematchMessage(ctx, task); err != nil {
+		if err := f.p.RematchMessage.ProcessTask(ctx, task); err != nil {
 			t.Fatal(err)
 		}
 		if a, _, _ := st.ActivityCount(ctx); a != 1 {

@@ -30,10 +30,12 @@ const subscriptionsTTL = time.Minute
 type subscriptionGate struct {
 	lookup func(ctx context.Context, employeeID int64) (store.SubscriptionRow, error)
 	known  *ttlCache[int64, string] // employee ID → confirmed subscription ID
+	// metrics, when set, counts the tasks dropped by check.
+	metrics *metrics.Metrics
 }
 
-func newSubscriptionGate(lookup func(context.Context, int64) (store.SubscriptionRow, error)) *subscriptionGate {
-	return &subscriptionGate{lookup: lookup, known: newTTLCache[int64, string](subscriptionsTTL)}
+func newSubscriptionGate(lookup func(context.Context, int64) (store.SubscriptionRow, error), m *metrics.Metrics) *subscriptionGate {
+	return &subscriptionGate{lookup: lookup, known: newTTLCache[int64, string](subscriptionsTTL), metrics: m}
 }
 
 // current reports whether subscriptionID is the stored subscription of the
@@ -60,19 +62,19 @@ func (g *subscriptionGate) current(ctx context.Context, employeeID int64, subscr
 	return true, nil
 }
 
-// fromCurrentSubscription checks a notification task's subscription: ok
+// check checks a notification task's subscription: ok
 // is false, and the task done, when it is not the mailbox's current one
 // (logged at warning level and counted); err is a failed look-up, retried.
-func (p *Processor) fromCurrentSubscription(ctx context.Context, taskType string, employeeID int64, subscriptionID string, log *slog.Logger) (ok bool, err error) {
-	ok, err = p.subscriptions.current(ctx, employeeID, subscriptionID)
+func (g *subscriptionGate) check(ctx context.Context, taskType string, employeeID int64, subscriptionID string, log *slog.Logger) (ok bool, err error) {
+	ok, err = g.current(ctx, employeeID, subscriptionID)
 	if err != nil || ok {
 		return ok, err
 	}
 	// A notification of a subscription just replaced lands here too; the
 	// sync that follows every new subscription picks up its mail.
 	log.Warn("task dropped: its subscription is not the mailbox's current one (a forged or stale notification)")
-	if p.Metrics != nil {
-		p.Metrics.TasksDropped.WithLabelValues(taskType, metrics.ReasonUnknownSubscription).Inc()
+	if g.metrics != nil {
+		g.metrics.TasksDropped.WithLabelValues(taskType, metrics.ReasonUnknownSubscription).Inc()
 	}
 	return false, nil
 }

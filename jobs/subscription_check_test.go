@@ -112,7 +112,7 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 		var logs bytes.Buffer
 		g, q := &recordingGraph{}, &recordingQueue{}
 		m := metrics.New(prometheus.NewRegistry())
-		p := NewProcessor(Deps{Store: s, Graph: g, Enqueuer: q, Metrics: m,
+		p := NewHandlers(Deps{Store: s, Graph: g, Enqueuer: q, Metrics: m,
 			Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 		message := func(employee int64, sub string) error {
@@ -120,14 +120,14 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return p.HandleProcessMessage(ctx, task)
+			return p.Message.ProcessTask(ctx, task)
 		}
 		lifecycle := func(employee int64, sub, event string) error {
 			task, err := NewLifecycleTask(LifecyclePayload{EmployeeID: employee, SubscriptionID: sub, Event: event, NotifiedAt: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return p.HandleLifecycle(ctx, task)
+			return p.Lifecycle.ProcessTask(ctx, task)
 		}
 		dropped := func(typ string) float64 {
 			return testutil.ToFloat64(m.TasksDropped.WithLabelValues(typ, metrics.ReasonUnknownSubscription))
@@ -179,7 +179,7 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 		}
 
 		// When the store cannot say, the task fails (and is retried).
-		p.subscriptions.known.forget(1)
+		p.Message.subscriptions.known.forget(1)
 		s.Close()
 		if err := message(1, "sub-anna"); err == nil || errors.Is(err, errGraphCalled) {
 			t.Errorf("message with the store down: %v, want a look-up error", err)

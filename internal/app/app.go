@@ -151,13 +151,13 @@ func Serve(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		p := jobs.NewProcessor(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
+		h := jobs.NewHandlers(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
 			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
 		// Webhooks to the CRM (internal/crmhook): delivery tasks in the
 		// default queue, the dispatcher ticking in the critical one.
 		hooks := crmhook.New(crmhook.Config{Store: st, Keys: master, Queue: queue, Log: o.Log, Metrics: m, TaskQueue: jobs.QueueDefault})
-		parts = append(parts, newWorker(o, redisOpt, p, hooks, queue))
+		parts = append(parts, newWorker(o, redisOpt, h, hooks, queue))
 		if o.Role == RoleWorker {
 			if srv := newWorkerHTTP(o, reg); srv != nil {
 				parts = append(parts, srv)

@@ -51,10 +51,10 @@ func TestHealthCheckAlertsOncePerCondition(t *testing.T) {
 		t.Fatal(err)
 	}
 	bag := &mailbag{}
-	p := jobs.NewProcessor(jobs.Deps{Store: s.st, Alerts: alert.NewAlerter(s.st, bag, nil), Now: func() time.Time { return now }})
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Alerts: alert.NewAlerter(s.st, bag, nil), Now: func() time.Time { return now }})
 	check := func() []string {
 		t.Helper()
-		if err := p.HandleHealthCheck(ctx, asynq.NewTask(jobs.TypeHealthCheck, nil)); err != nil {
+		if err := p.Health.ProcessTask(ctx, asynq.NewTask(jobs.TypeHealthCheck, nil)); err != nil {
 			t.Fatal(err)
 		}
 		return bag.take()

@@ -36,11 +36,11 @@ func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
 	defer insp.Close()
 	// A subscriber that answers the validation handshake, as the web role does.
 	public := handshakeServer(t)
-	p := jobs.NewProcessor(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: public, Now: s.sim.Now})
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: public, Now: s.sim.Now})
 	emp := mailboxID(t, s, anna)
 	ensure := func() {
 		t.Helper()
-		if err := p.HandleEnsureSubscriptions(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err != nil {
+		if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,8 +115,8 @@ func TestUpkeepSyncsWhenSubscribingFails(t *testing.T) {
 	defer queue.Close()
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
-	p := jobs.NewProcessor(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: "http://127.0.0.1:1", Now: s.sim.Now})
-	if err := p.HandleEnsureSubscriptions(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err == nil {
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: "http://127.0.0.1:1", Now: s.sim.Now})
+	if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err == nil {
 		t.Error("upkeep reported no error although no subscription could be made")
 	}
 	tasks, _ := insp.ListPendingTasks(jobs.QueueDefault)

@@ -14,7 +14,7 @@ import (
 
 // newWorker returns the job side: the asynq server with every handler, the
 // periodic subscription upkeep and the CRM webhooks' dispatcher tick.
-func newWorker(o Options, redisOpt asynq.RedisConnOpt, p *jobs.Processor, hooks *crmhook.Service, queue *asynq.Client) func(context.Context) error {
+func newWorker(o Options, redisOpt asynq.RedisConnOpt, h *jobs.Handlers, hooks *crmhook.Service, queue *asynq.Client) func(context.Context) error {
 	concurrency := o.WorkerConcurrency
 	if concurrency == 0 {
 		concurrency = 20
@@ -42,7 +42,7 @@ func newWorker(o Options, redisOpt asynq.RedisConnOpt, p *jobs.Processor, hooks 
 		}),
 	})
 	mux := asynq.NewServeMux()
-	jobs.Register(mux, p)
+	jobs.Register(mux, h)
 	hooks.Register(mux)
 	return func(ctx context.Context) error {
 		if err := srv.Start(mux); err != nil {

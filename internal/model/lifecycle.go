@@ -7,7 +7,7 @@ import "strings"
 // intake, the jobs and the Graph simulator all use these names.
 //
 // To add an event: add it here and to lifecycleEvents, then handle it in
-// jobs.HandleLifecycle; until then both sides count and log it as unknown.
+// jobs.LifecycleHandler; until then both sides count and log it as unknown.
 const (
 	EventSubscriptionRemoved     = "subscriptionRemoved"
 	EventReauthorizationRequired = "reauthorizationRequired"

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -35,87 +36,71 @@ type Locker interface {
 	Acquire(ctx context.Context, key string) (release func(), err error)
 }
 
-// enqueueFiling queues the filing of an imported message's attachments.
-// Only the mailbox that created the activity files them.
-func (p *Processor) enqueueFiling(ctx context.Context, mb store.Mailbox, msg *model.Message, res store.RecordResult, customerID *int64) error {
-	if !res.NewActivity || !msg.HasAttachments || customerID == nil || p.Documents == nil {
-		return nil
-	}
-	pl := FileAttachmentsPayload{EmployeeID: mb.EmployeeID, MessageID: msg.ID, ActivityID: res.ActivityID,
-		CustomerID: *customerID, Subject: msg.Subject}
-	if r := msg.From; r != nil {
-		pl.SenderName, pl.SenderAddress = r.EmailAddress.Name, r.EmailAddress.Address
-	}
-	switch {
-	case msg.SentDateTime != nil:
-		pl.Date = *msg.SentDateTime
-	case msg.ReceivedDateTime != nil:
-		pl.Date = *msg.ReceivedDateTime
-	default:
-		pl.Date = p.Now()
-	}
-	t, err := NewFileAttachmentsTask(pl)
-	if err != nil {
-		return err
-	}
-	if _, err := p.Enqueuer.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("queueing the attachments: %w", err)
-	}
-	return nil
+// FileAttachmentsHandler handles TypeFileAttachments.
+type FileAttachmentsHandler struct {
+	st        *store.Store
+	files     Attachments
+	documents documents.Store
+	locks     Locker
+	spoolDir  string
+	location  *time.Location
+	mailboxes *mailboxes
+	metrics   *metrics.Metrics
+	log       *slog.Logger
 }
 
-// HandleFileAttachments streams a message's attachments from Graph into the
+// ProcessTask streams a message's attachments from Graph into the
 // customer's documents (DESIGN §5). It is idempotent: filed attachments are
 // recorded by source key and skipped on a retry, a file found in place with
 // the same content (a crash between upload and record) is recorded, not
 // uploaded again.
-func (p *Processor) HandleFileAttachments(ctx context.Context, t *asynq.Task) error {
+func (h *FileAttachmentsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var pl FileAttachmentsPayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
 		return fmt.Errorf("%s: bad payload: %v: %w", TypeFileAttachments, err, asynq.SkipRetry)
 	}
-	log := p.Log.With("task", TypeFileAttachments, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "activity_id", pl.ActivityID)
-	mb, ok, err := p.syncableMailbox(ctx, pl.EmployeeID, log)
+	log := h.log.With("task", TypeFileAttachments, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "activity_id", pl.ActivityID)
+	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
 	}
-	atts, err := p.Files.Attachments(ctx, mb.Address, pl.MessageID)
+	atts, err := h.files.Attachments(ctx, mb.Address, pl.MessageID)
 	if err != nil {
-		return p.filingFailure(ctx, mb, pl, err, log)
+		return h.filingFailure(ctx, mb, pl, err, log)
 	}
-	settings, err := p.Store.Settings(ctx)
+	settings, err := h.st.Settings(ctx)
 	if err != nil {
 		return err
 	}
-	customer, err := p.Store.Customer(ctx, pl.CustomerID)
+	customer, err := h.st.Customer(ctx, pl.CustomerID)
 	if err != nil {
 		return err
 	}
 	base := subject.Base(pl.Subject)
 	threadKey := subject.Key(pl.Subject)
 	// One mail of a thread at a time: the layout depends on what is filed already.
-	release, err := p.Locks.Acquire(ctx, fmt.Sprintf("%d/%s", customer.ID, threadKey))
+	release, err := h.locks.Acquire(ctx, fmt.Sprintf("%d/%s", customer.ID, threadKey))
 	if err != nil {
 		return err
 	}
 	defer release()
-	f := &filing{p: p, mb: mb, pl: pl, log: log, threadKey: threadKey, settings: settings,
+	f := &filing{h: h, mb: mb, pl: pl, log: log, threadKey: threadKey, settings: settings,
 		req: documents.Request{
 			Root: settings.DocumentsRoot, CustomerFolder: settings.DocumentsCustomerFolder,
 			Customer: documents.Customer{ID: customer.ID, Number: customer.Number, Name: customer.Name},
 			Mail: documents.Mail{ID: strconv.FormatInt(pl.ActivityID, 10), Date: pl.Date, SenderName: pl.SenderName,
 				SenderAddress: pl.SenderAddress, BaseSubject: base},
-			SkipInline: settings.SkipInlineAttachments, Location: p.Location, Blocked: settings.DocumentsBlocked,
+			SkipInline: settings.SkipInlineAttachments, Location: h.location, Blocked: settings.DocumentsBlocked,
 		}}
 	if err := f.run(ctx, atts); err != nil {
-		return p.filingFailure(ctx, mb, pl, err, log)
+		return h.filingFailure(ctx, mb, pl, err, log)
 	}
 	return nil
 }
 
 // filing is one run of the filing job.
 type filing struct {
-	p         *Processor
+	h         *FileAttachmentsHandler
 	mb        store.Mailbox
 	pl        FileAttachmentsPayload
 	log       *slog.Logger
@@ -162,7 +147,7 @@ func (f *filing) run(ctx context.Context, atts []model.Attachment) error {
 
 // plan loads the thread's history and computes the layout.
 func (f *filing) plan(ctx context.Context) (documents.Plan, error) {
-	docs, err := f.p.Store.ThreadDocuments(ctx, f.pl.CustomerID, f.threadKey)
+	docs, err := f.h.st.ThreadDocuments(ctx, f.pl.CustomerID, f.threadKey)
 	if err != nil {
 		return documents.Plan{}, err
 	}
@@ -188,10 +173,10 @@ func (f *filing) plan(ctx context.Context) (documents.Plan, error) {
 // move carries out the plan's moves, recording each right after it happened.
 func (f *filing) move(ctx context.Context, moves []documents.Move) error {
 	for _, m := range moves {
-		if err := f.p.Documents.Move(ctx, m.From, m.To); err != nil {
+		if err := f.h.documents.Move(ctx, m.From, m.To); err != nil {
 			return err
 		}
-		if err := f.p.Store.MoveDocument(ctx, f.pl.CustomerID, m.From, m.To); err != nil {
+		if err := f.h.st.MoveDocument(ctx, f.pl.CustomerID, m.From, m.To); err != nil {
 			return err
 		}
 		f.log.Info("filed attachment moved into its mail's folder", "from", m.From, "to", m.To)
@@ -208,7 +193,7 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 		}
 		a := byID[pl.AttachmentID]
 		key := fmt.Sprintf("%d:%s", f.pl.ActivityID, a.ID)
-		if filed, err := f.p.Store.DocumentFiled(ctx, key); err != nil || filed {
+		if filed, err := f.h.st.DocumentFiled(ctx, key); err != nil || filed {
 			if err != nil {
 				return "", err
 			}
@@ -217,7 +202,7 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 		if a.Kind == model.AttachmentReference && a.SourceURL == "" {
 			note := fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)
 			f.log.Info(note)
-			if err := f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+			if err := f.h.st.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
 				return "", err
 			}
 			continue
@@ -259,7 +244,7 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 		if err != nil {
 			return "", err
 		}
-		err = f.p.Store.RecordDocument(ctx, store.Document{CustomerID: f.pl.CustomerID, ActivityID: f.pl.ActivityID, SourceKey: key,
+		err = f.h.st.RecordDocument(ctx, store.Document{CustomerID: f.pl.CustomerID, ActivityID: f.pl.ActivityID, SourceKey: key,
 			Path: pl.Path, Name: pathBase(pl.Path), Size: size, SHA256: sum, ContentType: a.ContentType,
 			ThreadKey: f.threadKey, MailDate: &f.pl.Date, Sender: senderLabel(f.pl)})
 		if err != nil {
@@ -292,10 +277,10 @@ type FilingEvent struct {
 // replaces AddDecisionNote here only.
 func (f *filing) guarded(ctx context.Context, ev FilingEvent) error {
 	f.log.Warn(ev.Note, "reason", ev.Reason, "attachment", ev.Attachment, "path", ev.Path)
-	if f.p.Metrics != nil {
-		f.p.Metrics.DocumentsGuarded.WithLabelValues(ev.Reason).Inc()
+	if f.h.metrics != nil {
+		f.h.metrics.DocumentsGuarded.WithLabelValues(ev.Reason).Inc()
 	}
-	return f.p.Store.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, ev.Note)
+	return f.h.st.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, ev.Note)
 }
 
 var (
@@ -305,7 +290,7 @@ var (
 
 // put uploads a spooled file unless the same content is already there.
 func (f *filing) put(ctx context.Context, path string, file *os.File, size int64, sum string, a model.Attachment) error {
-	gotSize, gotSum, exists, err := f.p.Documents.Stat(ctx, path)
+	gotSize, gotSum, exists, err := f.h.documents.Stat(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -319,7 +304,7 @@ func (f *filing) put(ctx context.Context, path string, file *os.File, size int64
 	if mtime.IsZero() {
 		mtime = f.pl.Date
 	}
-	return f.p.Documents.Put(ctx, path, file, size, mtime, sum)
+	return f.h.documents.Put(ctx, path, file, size, mtime, sum)
 }
 
 // spool streams the attachment into a temporary file (never into memory),
@@ -330,7 +315,7 @@ func (f *filing) put(ctx context.Context, path string, file *os.File, size int64
 // word, and a larger body must not fill the spool's disk. Above limit, spool
 // returns errTooLarge and the temporary file is removed.
 func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string, limit int64, use func(*os.File, int64, string) error) (int64, string, error) {
-	tmp, err := os.CreateTemp(f.p.SpoolDir, "attachment-*")
+	tmp, err := os.CreateTemp(f.h.spoolDir, "attachment-*")
 	if err != nil {
 		return 0, "", fmt.Errorf("spooling attachment: %w", err)
 	}
@@ -340,7 +325,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string,
 	if a.Kind == model.AttachmentReference {
 		src = strings.NewReader(shortcut)
 	} else {
-		body, err := f.p.Files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
+		body, err := f.h.files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
 		if err != nil {
 			return 0, "", err
 		}
@@ -368,7 +353,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string,
 // filingFailure decides what a failure means: a vanished message is noted
 // and not retried forever; a refused document store alerts without a retry
 // storm; a full one waits and retries.
-func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl FileAttachmentsPayload, err error, log *slog.Logger) error {
+func (h *FileAttachmentsHandler) filingFailure(ctx context.Context, mb store.Mailbox, pl FileAttachmentsPayload, err error, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, grapherr.ErrNotFound):
 		n, _ := asynq.GetRetryCount(ctx)
@@ -376,10 +361,10 @@ func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl File
 			return err
 		}
 		log.Warn("message vanished before its attachments were filed", slog.Any("error", err))
-		return p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: the message vanished from the mailbox")
+		return h.st.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: the message vanished from the mailbox")
 	case errors.Is(err, documents.ErrAuth):
 		log.Error("the document store refused access; check its credentials", slog.Any("error", err))
-		if merr := p.Store.SetMailboxError(ctx, mb.EmployeeID, "document store: "+err.Error()); merr != nil {
+		if merr := h.st.SetMailboxError(ctx, mb.EmployeeID, "document store: "+err.Error()); merr != nil {
 			log.Warn("recording the error on the mailbox failed", slog.Any("error", merr))
 		}
 		return err
@@ -388,12 +373,12 @@ func (p *Processor) filingFailure(ctx context.Context, mb store.Mailbox, pl File
 		return err
 	case errors.Is(err, grapherr.ErrInvalid):
 		log.Error("Graph refused a request for the attachments; not retrying", slog.Any("error", err))
-		if nerr := p.Store.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: "+err.Error()); nerr != nil {
+		if nerr := h.st.AddDecisionNote(ctx, pl.EmployeeID, pl.MessageID, "attachments not filed: "+err.Error()); nerr != nil {
 			log.Warn("recording the error on the decision failed", slog.Any("error", nerr))
 		}
 		return permanent(err)
 	default:
-		return p.graphFailure(ctx, mb, err, log)
+		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/alert"
 	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -33,18 +34,29 @@ type DeadTasks interface {
 	DeadTasks(ctx context.Context) ([]alert.TasksDead, error)
 }
 
-// HandleHealthCheck raises the alerts whose conditions hold and clears the
+// HealthHandler handles TypeHealthCheck.
+type HealthHandler struct {
+	st      *store.Store
+	alerts  Alerts // nil turns the check off
+	secrets SecretDates
+	dead    DeadTasks
+	metrics *metrics.Metrics
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// ProcessTask raises the alerts whose conditions hold and clears the
 // others: the client secret's expiry (the nearer of the operator's date and
 // Graph's), mailboxes outside the app's scope, subscriptions that cannot be
 // created or renewed, dead tasks, mailboxes silent far longer than usual, and
 // CRM webhook endpoints failing for an hour (crmhook.CheckAlerts).
 // The alert store makes every condition mail once per level.
-func (p *Processor) HandleHealthCheck(ctx context.Context, _ *asynq.Task) error {
-	if p.Alerts == nil {
+func (h *HealthHandler) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	if h.alerts == nil {
 		return nil
 	}
-	now := p.Now()
-	checks := []func(context.Context, time.Time) error{p.checkSecrets, p.checkMailboxes, p.checkDeadTasks, p.checkWebhooks}
+	now := h.now()
+	checks := []func(context.Context, time.Time) error{h.checkSecrets, h.checkMailboxes, h.checkDeadTasks, h.checkWebhooks}
 	var errs []error
 	for _, check := range checks {
 		if err := check(ctx, now); err != nil {
@@ -57,28 +69,28 @@ func (p *Processor) HandleHealthCheck(ctx context.Context, _ *asynq.Task) error 
 // raise and clear log alert failures instead of failing the check: a mail
 // server that is down must not stop the other checks; the unsent alert is
 // retried by the next check.
-func (p *Processor) raise(ctx context.Context, a alert.Alert) {
-	if err := p.Alerts.Raise(ctx, a); err != nil {
-		p.Log.Warn("alert not sent", "kind", a.Kind, "key", a.Key, slog.Any("error", err))
+func (h *HealthHandler) raise(ctx context.Context, a alert.Alert) {
+	if err := h.alerts.Raise(ctx, a); err != nil {
+		h.log.Warn("alert not sent", "kind", a.Kind, "key", a.Key, slog.Any("error", err))
 	}
 }
 
-func (p *Processor) clear(ctx context.Context, kind, key string) {
-	if err := p.Alerts.Clear(ctx, kind, key); err != nil {
-		p.Log.Warn("recovery not sent", "kind", kind, "key", key, slog.Any("error", err))
+func (h *HealthHandler) clear(ctx context.Context, kind, key string) {
+	if err := h.alerts.Clear(ctx, kind, key); err != nil {
+		h.log.Warn("recovery not sent", "kind", kind, "key", key, slog.Any("error", err))
 	}
 }
 
-func (p *Processor) checkSecrets(ctx context.Context, now time.Time) error {
-	creds, err := p.Store.ActiveCredentials(ctx)
+func (h *HealthHandler) checkSecrets(ctx context.Context, now time.Time) error {
+	creds, err := h.st.ActiveCredentials(ctx)
 	if err != nil {
 		return err
 	}
 	var graphCreds []model.PasswordCredential
-	if p.Secrets != nil && len(creds) > 0 {
-		graphCreds, err = p.Secrets.PasswordCredentials(ctx)
+	if h.secrets != nil && len(creds) > 0 {
+		graphCreds, err = h.secrets.PasswordCredentials(ctx)
 		if err != nil && !errors.Is(err, grapherr.ErrAccessDenied) {
-			p.Log.Info("reading the secrets' end dates from Graph failed; using the operator's dates", slog.Any("error", err))
+			h.log.Info("reading the secrets' end dates from Graph failed; using the operator's dates", slog.Any("error", err))
 		}
 	}
 	for _, c := range creds {
@@ -87,15 +99,15 @@ func (p *Processor) checkSecrets(ctx context.Context, now time.Time) error {
 		if expires == nil {
 			continue
 		}
-		if p.Metrics != nil {
-			p.Metrics.SecretDaysLeft.WithLabelValues(key).Set(expires.Sub(now).Hours() / 24)
+		if h.metrics != nil {
+			h.metrics.SecretDaysLeft.WithLabelValues(key).Set(expires.Sub(now).Hours() / 24)
 		}
 		level, due := alert.SecretExpiryLevels(now, *expires)
 		if !due {
-			p.clear(ctx, alert.KindSecretExpiring, key)
+			h.clear(ctx, alert.KindSecretExpiring, key)
 			continue
 		}
-		p.raise(ctx, alert.Alert{Kind: alert.KindSecretExpiring, Key: key, Level: level, Data: alert.SecretExpiring{
+		h.raise(ctx, alert.Alert{Kind: alert.KindSecretExpiring, Key: key, Level: level, Data: alert.SecretExpiring{
 			TenantID: c.TenantID, ClientID: c.ClientID, SecretHint: c.SecretHint, ExpiresAt: *expires, CheckedAt: now}})
 	}
 	return nil
@@ -118,73 +130,73 @@ func nearerExpiry(c store.Credential, graph []model.PasswordCredential) *time.Ti
 	return out
 }
 
-func (p *Processor) checkMailboxes(ctx context.Context, now time.Time) error {
-	mbs, err := p.Store.Mailboxes(ctx)
+func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error {
+	mbs, err := h.st.Mailboxes(ctx)
 	if err != nil {
 		return err
 	}
 	for _, mb := range mbs {
 		if mb.State() == store.MailboxAccessDenied {
-			p.raise(ctx, alert.Alert{Kind: alert.KindMailboxAccessDenied, Key: mb.Address, Data: alert.MailboxAccessDenied{
+			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxAccessDenied, Key: mb.Address, Data: alert.MailboxAccessDenied{
 				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
 		} else {
-			p.clear(ctx, alert.KindMailboxAccessDenied, mb.Address)
+			h.clear(ctx, alert.KindMailboxAccessDenied, mb.Address)
 		}
 		if !mb.Syncable() {
 			continue
 		}
-		sub, err := p.Store.SubscriptionOf(ctx, mb.EmployeeID)
+		sub, err := h.st.SubscriptionOf(ctx, mb.EmployeeID)
 		switch {
 		case err == nil && sub.Status == store.SubscriptionFailed:
 			op := alert.OpRenew
 			if sub.ExpiresAt.Before(sub.CreatedAt.Add(time.Minute)) {
 				op = alert.OpCreate
 			}
-			p.raise(ctx, alert.Alert{Kind: alert.KindSubscriptionFailed, Key: mb.Address, Data: alert.SubscriptionFailed{
+			h.raise(ctx, alert.Alert{Kind: alert.KindSubscriptionFailed, Key: mb.Address, Data: alert.SubscriptionFailed{
 				Mailbox: mb.Address, Employee: mb.Name, Operation: op, Error: sub.LastError}})
 		case err == nil:
-			p.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
-			if p.Metrics != nil {
-				p.Metrics.SetSubscriptionExpiry(mb.EmployeeID, sub.ExpiresAt.Sub(now).Seconds())
+			h.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
+			if h.metrics != nil {
+				h.metrics.SetSubscriptionExpiry(mb.EmployeeID, sub.ExpiresAt.Sub(now).Seconds())
 			}
 		}
-		times, err := p.Store.RecentMailTimes(ctx, mb.EmployeeID, 30)
+		times, err := h.st.RecentMailTimes(ctx, mb.EmployeeID, 30)
 		if err != nil {
 			return err
 		}
 		if alert.SilentMailbox(times, now) {
-			p.raise(ctx, alert.Alert{Kind: alert.KindMailboxSilent, Key: mb.Address, Data: alert.MailboxSilent{
+			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxSilent, Key: mb.Address, Data: alert.MailboxSilent{
 				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: alert.UsualGap(times), CheckedAt: now}})
 		} else {
-			p.clear(ctx, alert.KindMailboxSilent, mb.Address)
+			h.clear(ctx, alert.KindMailboxSilent, mb.Address)
 		}
 	}
 	return nil
 }
 
-func (p *Processor) checkDeadTasks(ctx context.Context, _ time.Time) error {
-	if p.Dead == nil {
+func (h *HealthHandler) checkDeadTasks(ctx context.Context, _ time.Time) error {
+	if h.dead == nil {
 		return nil
 	}
-	dead, err := p.Dead.DeadTasks(ctx)
+	dead, err := h.dead.DeadTasks(ctx)
 	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
 	for _, d := range dead {
 		seen[d.TaskType] = true
-		p.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
+		h.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
 	}
 	for _, t := range []string{TypeProcessMessage, TypeLifecycle, TypeSyncMailbox, TypeEnsureSubscriptions, TypeFileAttachments, TypeHealthCheck,
 		crmhook.TypeDeliver, crmhook.TypeDispatch} {
 		if !seen[t] {
-			p.clear(ctx, alert.KindTasksDead, t)
+			h.clear(ctx, alert.KindTasksDead, t)
 		}
 	}
 	return nil
 }
 
 // checkWebhooks alerts on CRM webhook endpoints failing for an hour or more.
-func (p *Processor) checkWebhooks(ctx context.Context, now time.Time) error {
-	return crmhook.CheckAlerts(ctx, p.Store, p.Alerts, now, p.Log)
+func (h *HealthHandler) checkWebhooks(ctx context.Context, now time.Time) error {
+	return crmhook.CheckAlerts(ctx, h.st, h.alerts, now, h.log)
 }

@@ -16,39 +16,50 @@ import (
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
-// HandleSyncMailbox refreshes the folder tree and runs a delta round on
+// SyncHandler handles TypeSyncMailbox.
+type SyncHandler struct {
+	st        *store.Store
+	graph     DeltaReader
+	mailboxes *mailboxes
+	folders   *folders
+	importer  *importer
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// ProcessTask refreshes the folder tree and runs a delta round on
 // every considered folder: the first round reaches back backfill_days, later
 // rounds continue from the stored delta link, a lost sync state starts a
 // fresh round. Messages go through the same matching and storing as
 // notified ones, without a GET per message.
-func (p *Processor) HandleSyncMailbox(ctx context.Context, t *asynq.Task) error {
+func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var pl SyncMailboxPayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
 		return fmt.Errorf("%s: bad payload: %v: %w", TypeSyncMailbox, err, asynq.SkipRetry)
 	}
-	log := p.Log.With("task", TypeSyncMailbox, "employee_id", pl.EmployeeID, "reason", pl.Reason)
-	mb, ok, err := p.syncableMailbox(ctx, pl.EmployeeID, log)
+	log := h.log.With("task", TypeSyncMailbox, "employee_id", pl.EmployeeID, "reason", pl.Reason)
+	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
 	}
-	tree, err := p.refreshFolders(ctx, mb)
+	tree, err := h.folders.refresh(ctx, mb)
 	if err != nil {
-		return p.graphFailure(ctx, mb, err, log)
+		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
-	settings, err := p.Store.Settings(ctx)
+	settings, err := h.st.Settings(ctx)
 	if err != nil {
 		return err
 	}
-	since := p.Now().AddDate(0, 0, -settings.BackfillDays)
+	since := h.now().AddDate(0, 0, -settings.BackfillDays)
 	total := 0
 	for _, f := range considered(tree) {
-		n, err := p.syncFolder(ctx, mb, f, since, log)
+		n, err := h.syncFolder(ctx, mb, f, since, log)
 		total += n
 		if err != nil {
-			return p.graphFailure(ctx, mb, err, log)
+			return h.mailboxes.graphFailure(ctx, mb, err, log)
 		}
 	}
-	if err := p.Store.MailboxSynced(ctx, mb.EmployeeID); err != nil {
+	if err := h.st.MailboxSynced(ctx, mb.EmployeeID); err != nil {
 		return err
 	}
 	log.Info("mailbox synced", "messages", total)
@@ -83,13 +94,13 @@ func folderTree(tree []store.Folder) match.FolderTree {
 }
 
 // syncFolder runs one delta round on a folder and stores its delta link.
-func (p *Processor) syncFolder(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time, log *slog.Logger) (int, error) {
+func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time, log *slog.Logger) (int, error) {
 	link, n := f.DeltaLink, 0
 	for {
-		page, err := p.Graph.Delta(ctx, mb.Address, f.ID, link, since)
+		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
 			log.Warn("delta sync state lost; starting a fresh round", "folder", f.DisplayName)
-			if err := p.Store.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
+			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
 				return n, err
 			}
 			link = ""
@@ -99,13 +110,13 @@ func (p *Processor) syncFolder(ctx context.Context, mb store.Mailbox, f store.Fo
 			return n, err
 		}
 		for i := range page.Messages {
-			if _, err := p.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
 				return n, err
 			}
 			n++
 		}
 		if page.DeltaLink != "" {
-			return n, p.Store.SetDeltaLink(ctx, mb.EmployeeID, f.ID, page.DeltaLink)
+			return n, h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, page.DeltaLink)
 		}
 		link = page.NextLink
 	}

@@ -1,0 +1,216 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/crmhook"
+	"github.com/dedesales/exchange-connector/internal/documents"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
+)
+
+// RetryDelay: Graph's Retry-After (at least a second), 10 s more per
+// retry for a message not found yet, ten minutes for a refused document
+// store, the webhooks' own back-off for deliveries to the CRM, asynq's
+// default otherwise.
+func TestRetryDelaySchedule(t *testing.T) {
+	msg := asynq.NewTask(TypeProcessMessage, nil)
+	wrapped := func(err error) error { return fmt.Errorf("filing: %w", err) }
+	for _, tc := range []struct {
+		name string
+		n    int
+		err  error
+		task *asynq.Task
+		want time.Duration
+	}{
+		{"throttled", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 42 * time.Second}, msg, 42 * time.Second},
+		{"throttled, wrapped", 5, wrapped(&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 3 * time.Second}), msg, 3 * time.Second},
+		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, time.Second},
+		{"not found, first retry", 0, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 10 * time.Second},
+		{"not found, third retry", 2, wrapped(&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}), msg, 30 * time.Second},
+		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(TypeFileAttachments, nil), 10 * time.Minute},
+		{"document store refused, late", 9, documents.ErrAuth, asynq.NewTask(TypeFileAttachments, nil), 10 * time.Minute},
+	} {
+		if got := RetryDelay(tc.n, tc.err, tc.task); got != tc.want {
+			t.Errorf("%s: RetryDelay(%d, %v) = %v, want %v", tc.name, tc.n, tc.err, got, tc.want)
+		}
+	}
+	// The CRM webhooks decide for their own task type, whatever the error
+	// (crmhook.Backoff, with up to 10 % jitter).
+	deliver := asynq.NewTask(crmhook.TypeDeliver, nil)
+	for _, tc := range []struct {
+		n   int
+		err error
+	}{
+		{3, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: time.Hour}},
+		{0, errors.New("502 Bad Gateway")},
+		{1, documents.ErrAuth},
+	} {
+		got, ref := RetryDelay(tc.n, tc.err, deliver), crmhook.Backoff(tc.n)
+		if float64(got) < float64(ref)/1.1 || float64(got) > float64(ref)*1.1 {
+			t.Errorf("crm delivery: RetryDelay(%d, %v) = %v, want crmhook.Backoff(%d) ≈ %v", tc.n, tc.err, got, tc.n, ref)
+		}
+	}
+	// Anything else: asynq's default, which grows with the retry count.
+	other := errors.New("connection reset")
+	first, later := RetryDelay(0, other, msg), RetryDelay(8, other, msg)
+	if first <= 0 || later <= first {
+		t.Errorf("default schedule: retry 0 after %v, retry 8 after %v; want a positive, growing delay", first, later)
+	}
+}
+
+func TestIsFailure(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, false},
+		{fmt.Errorf("sync: %w", &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}), false},
+		{&grapherr.Error{Kind: grapherr.ErrTransient, Op: "x"}, true},
+		{&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, true},
+		{documents.ErrQuota, true},
+		{errors.New("boom"), true},
+	} {
+		if got := IsFailure(tc.err); got != tc.want {
+			t.Errorf("IsFailure(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// Throttling is no failure: asynq retries the task without using up its
+// retries (here more throttled answers than the task has retries).
+func TestThrottlingDoesNotUseUpRetries(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	g := newScriptGraph()
+	g.put(model.Message{ID: "m1", InternetMessageID: "<m1@x>", ParentFolderID: "inbox", From: sender("kunde@example.org")})
+	throttled := &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "get message", Status: 429, RetryAfter: time.Second}
+	g.failNext(opMessage, throttled, throttled, throttled)
+	h := newTestHandlers(t, s, Deps{Graph: g})
+	attempts := runRetried(t, h.Message, messageTask(t, "m1"), 1)
+	if len(attempts) != 4 || attempts[3].err != nil {
+		t.Fatalf("attempts %+v, want three throttled and one done", attempts)
+	}
+	for _, a := range attempts {
+		if a.retry != 0 {
+			t.Errorf("attempt %+v used up a retry", a)
+		}
+	}
+	if ds, err := s.DecisionsFor(context.Background(), "m1"); err != nil || len(ds) != 1 {
+		t.Errorf("decisions of m1: %+v, %v; want one", ds, err)
+	}
+}
+
+// graphFailure, through the message handler on a real asynq server: what
+// each kind of failed Graph call does to the task and the mailbox.
+func TestGraphFailure(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		g := newScriptGraph()
+		h := newTestHandlers(t, s, Deps{Graph: g})
+		mailbox := func() store.Mailbox {
+			t.Helper()
+			mb, err := s.MailboxByEmployee(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mb
+		}
+
+		t.Run("transient failures are retried", func(t *testing.T) {
+			g.put(model.Message{ID: "m-transient", InternetMessageID: "<t@x>", ParentFolderID: "inbox", From: sender("kunde@example.org")})
+			g.failNext(opMessage, &grapherr.Error{Kind: grapherr.ErrTransient, Op: "get message", Status: 503},
+				fmt.Errorf("graph: %w", context.DeadlineExceeded))
+			attempts := runRetried(t, h.Message, messageTask(t, "m-transient"), 12)
+			if len(attempts) != 3 || attempts[0].retry != 0 || attempts[2].retry != 2 || attempts[2].err != nil {
+				t.Fatalf("attempts %+v, want two failures and then done", attempts)
+			}
+			for _, a := range attempts[:2] {
+				if errors.Is(a.err, asynq.SkipRetry) {
+					t.Errorf("a transient failure was not retried: %v", a.err)
+				}
+			}
+			if ds, err := s.DecisionsFor(ctx, "m-transient"); err != nil || len(ds) != 1 {
+				t.Errorf("decisions: %+v, %v; want one", ds, err)
+			}
+		})
+
+		t.Run("not found is retried notFoundRetries times, then given up", func(t *testing.T) {
+			attempts := runRetried(t, h.Message, messageTask(t, "m-gone"), 12)
+			if len(attempts) != notFoundRetries+1 {
+				t.Fatalf("%d attempts %+v, want %d", len(attempts), attempts, notFoundRetries+1)
+			}
+			for i, a := range attempts[:notFoundRetries] {
+				if a.retry != i || !errors.Is(a.err, grapherr.ErrNotFound) || errors.Is(a.err, asynq.SkipRetry) {
+					t.Errorf("attempt %d: %+v, want ErrNotFound, retried", i, a)
+				}
+			}
+			if last := attempts[notFoundRetries]; last.err != nil {
+				t.Errorf("attempt after %d retries: %v, want the task given up (done)", notFoundRetries, last.err)
+			}
+			if !strings.Contains(h.log.String(), "message not found after retries") {
+				t.Errorf("no log line on giving up:\n%s", h.log.String())
+			}
+			if mb := mailbox(); !mb.Syncable() || mb.LastError != "" {
+				t.Errorf("a missing message changed the mailbox: %+v", mb)
+			}
+		})
+
+		t.Run("a permanent refusal is recorded and not retried", func(t *testing.T) {
+			g.failNext(opMessage, &grapherr.Error{Kind: grapherr.KindOf(400, "ErrorInvalidIdMalformed"), Op: "get message", Status: 400,
+				Code: "ErrorInvalidIdMalformed", Message: "Id is malformed."})
+			attempts := runRetried(t, h.Message, messageTask(t, "m-bad"), 12)
+			if len(attempts) != 1 || !errors.Is(attempts[0].err, asynq.SkipRetry) || !errors.Is(attempts[0].err, grapherr.ErrInvalid) {
+				t.Fatalf("attempts %+v, want one, ErrInvalid with asynq.SkipRetry", attempts)
+			}
+			mb := mailbox()
+			if !strings.Contains(mb.LastError, "ErrorInvalidIdMalformed") || !mb.Syncable() {
+				t.Errorf("mailbox %+v, want the refusal recorded and the mailbox still synced", mb)
+			}
+		})
+
+		t.Run("access denied marks the mailbox and stops", func(t *testing.T) {
+			g.put(model.Message{ID: "m-after", InternetMessageID: "<a@x>", ParentFolderID: "inbox", From: sender("kunde@example.org")})
+			g.failNext(opMessage, &grapherr.Error{Kind: grapherr.ErrAccessDenied, Op: "get message", Status: 403, Code: "ErrorAccessDenied"})
+			before := g.count(opMessage)
+			attempts := runRetried(t, h.Message, messageTask(t, "m-denied"), 12)
+			if len(attempts) != 1 || attempts[0].err != nil {
+				t.Fatalf("attempts %+v, want one, done", attempts)
+			}
+			if mb := mailbox(); mb.State() != store.MailboxAccessDenied || !strings.Contains(mb.LastError, "ErrorAccessDenied") {
+				t.Errorf("mailbox state %q (%q), want access denied", mb.State(), mb.LastError)
+			}
+			// The cached mailbox was forgotten: the next task is dropped
+			// without asking Graph.
+			if err := h.Message.ProcessTask(ctx, messageTask(t, "m-after")); err != nil {
+				t.Errorf("task after the denial: %v, want dropped", err)
+			}
+			if n := g.count(opMessage) - before; n != 1 {
+				t.Errorf("%d Graph requests, want 1 (none after the denial)", n)
+			}
+		})
+	})
+}
+
+func sender(addr string) *model.Recipient {
+	return &model.Recipient{EmailAddress: model.EmailAddress{Address: addr}}
+}
+
+// messageTask is the notification task of a message of employee 1's
+// current subscription (s1).
+func messageTask(t *testing.T, id string) *asynq.Task {
+	t.Helper()
+	task, err := NewProcessMessageTask(ProcessMessagePayload{EmployeeID: 1, MessageID: id, SubscriptionID: "s1", NotifiedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task
+}

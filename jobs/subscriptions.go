@@ -1,0 +1,221 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/clientstate"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/store"
+)
+
+// EnsureSubscriptionsHandler handles TypeEnsureSubscriptions.
+type EnsureSubscriptionsHandler struct {
+	st          *store.Store
+	graph       SubscriptionManager
+	subscriber  *subscriber
+	now         func() time.Time
+	renewBefore time.Duration
+	sweepEvery  time.Duration
+	log         *slog.Logger
+}
+
+// ProcessTask runs periodically: every syncable mailbox gets a
+// subscription (created, then a catch-up sync), subscriptions close to
+// expiry are renewed (recreated when Graph lost them), those of mailboxes
+// no longer synced are deleted, and mailboxes not synced for a while get a
+// safety-net sync.
+func (h *EnsureSubscriptionsHandler) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	mbs, err := h.st.Mailboxes(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, mb := range mbs {
+		log := h.log.With("task", TypeEnsureSubscriptions, "employee_id", mb.EmployeeID, "mailbox", mb.Address)
+		if err := h.ensureMailbox(ctx, mb, log); err != nil {
+			log.Error("subscription upkeep failed", slog.Any("error", err))
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store.Mailbox, log *slog.Logger) error {
+	row, err := h.st.SubscriptionOf(ctx, mb.EmployeeID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if !mb.Syncable() {
+		if exists {
+			return h.unsubscribe(ctx, mb, row, log)
+		}
+		return nil
+	}
+	var subErr error
+	switch {
+	case !exists || row.Status == store.SubscriptionFailed:
+		subErr = h.subscriber.subscribe(ctx, mb, "backfill", log)
+	case row.ExpiresAt.Sub(h.now()) < h.renewBefore:
+		subErr = h.renew(ctx, mb, row, log)
+	}
+	// The safety net runs even when the subscription could not be made:
+	// without notifications, the periodic sync is all that brings mail in.
+	if mb.LastSyncAt == nil || h.now().Sub(*mb.LastSyncAt) > h.sweepEvery {
+		return errors.Join(subErr, h.subscriber.enqueueSync(ctx, mb.EmployeeID, "sweep"))
+	}
+	return subErr
+}
+
+// subscriber creates subscriptions and queues the syncs that follow them,
+// for the subscription upkeep and the lifecycle events.
+type subscriber struct {
+	st        *store.Store
+	graph     SubscriptionManager
+	enqueuer  Enqueuer
+	keys      clientstate.Keys
+	publicURL string
+	now       func() time.Time
+	lifetime  time.Duration
+}
+
+// subscribe creates a subscription (Graph runs the validation handshake
+// against our endpoint before it answers) and then catches up with a sync.
+func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason string, log *slog.Logger) error {
+	base := strings.TrimRight(s.publicURL, "/")
+	sub, err := s.graph.CreateSubscription(ctx, model.Subscription{
+		Resource:                 "/users/" + mb.Address + "/messages",
+		ChangeType:               "created",
+		NotificationURL:          base + "/graph/notifications",
+		LifecycleNotificationURL: base + "/graph/lifecycle",
+		ClientState:              s.keys.Generate(mb.EmployeeID),
+		ExpiresAt:                s.now().Add(s.lifetime),
+	})
+	if err != nil {
+		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
+			return ferr
+		}
+		if errors.Is(err, grapherr.ErrAccessDenied) {
+			return s.st.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error())
+		}
+		return fmt.Errorf("creating subscription: %w", err)
+	}
+	if err := s.st.SaveSubscription(ctx, mb.EmployeeID, sub); err != nil {
+		return err
+	}
+	log.Info("subscription created", "subscription_id", sub.ID, "expires", sub.ExpiresAt)
+	return s.enqueueSync(ctx, mb.EmployeeID, reason)
+}
+
+func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
+	sub, err := h.graph.RenewSubscription(ctx, row.GraphID, h.now().Add(h.subscriber.lifetime))
+	if errors.Is(err, grapherr.ErrNotFound) {
+		log.Warn("subscription gone at Graph; recreating it", "subscription_id", row.GraphID)
+		return h.subscriber.subscribe(ctx, mb, "recreated", log)
+	}
+	if err != nil {
+		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("renewing subscription: %w", err)
+	}
+	sub.Resource = row.Resource
+	log.Info("subscription renewed", "subscription_id", sub.ID, "expires", sub.ExpiresAt)
+	return h.st.SaveSubscription(ctx, mb.EmployeeID, sub)
+}
+
+func (h *EnsureSubscriptionsHandler) unsubscribe(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
+	if row.Status == store.SubscriptionActive {
+		err := h.graph.DeleteSubscription(ctx, row.GraphID)
+		if err != nil && !errors.Is(err, grapherr.ErrNotFound) {
+			return fmt.Errorf("deleting subscription: %w", err)
+		}
+	}
+	log.Info("subscription deleted: mailbox no longer synced", "state", mb.State())
+	return h.st.DeleteSubscriptionRow(ctx, mb.EmployeeID)
+}
+
+// enqueueSync queues a sync of the mailbox unless one is queued already.
+func (s *subscriber) enqueueSync(ctx context.Context, employeeID int64, reason string) error {
+	t, err := NewSyncMailboxTask(SyncMailboxPayload{EmployeeID: employeeID, Reason: reason}, s.now())
+	if err != nil {
+		return err
+	}
+	_, err = s.enqueuer.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil // a sync for this mailbox is already queued
+	}
+	return err
+}
+
+// LifecycleHandler handles TypeLifecycle: Graph's lifecycle events.
+type LifecycleHandler struct {
+	graph         SubscriptionManager
+	mailboxes     *mailboxes
+	subscriptions *subscriptionGate
+	subscriber    *subscriber
+	metrics       *metrics.Metrics
+	log           *slog.Logger
+}
+
+// ProcessTask answers a lifecycle event: reauthorize, recreate (then
+// sync), or sync after missed notifications.
+func (h *LifecycleHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var pl LifecyclePayload
+	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+		return fmt.Errorf("%s: bad payload: %v: %w", TypeLifecycle, err, asynq.SkipRetry)
+	}
+	log := h.log.With("task", TypeLifecycle, "employee_id", pl.EmployeeID, "event", pl.Event, "subscription_id", pl.SubscriptionID)
+	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
+	if err != nil || !ok {
+		return err
+	}
+	// Events about another subscription are forged, or stale (Graph retries
+	// and reorders them, and one already replaced must not be replaced again).
+	if ok, err := h.subscriptions.check(ctx, TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+		return err
+	}
+	event, _ := model.ParseLifecycleEvent(pl.Event) // "" when unknown
+	switch event {
+	case model.EventMissed:
+		log.Info("notifications were missed; syncing")
+		return h.subscriber.enqueueSync(ctx, mb.EmployeeID, "missed")
+	case model.EventReauthorizationRequired:
+		err := h.graph.ReauthorizeSubscription(ctx, pl.SubscriptionID)
+		if errors.Is(err, grapherr.ErrNotFound) {
+			return h.subscriber.recreate(ctx, mb, log)
+		}
+		if err != nil {
+			return h.mailboxes.graphFailure(ctx, mb, err, log)
+		}
+		log.Info("subscription reauthorized")
+		return nil
+	case model.EventSubscriptionRemoved:
+		return h.subscriber.recreate(ctx, mb, log)
+	default:
+		// Not an event this worker knows (a newer intake, a hand-made task).
+		log.Warn("unknown lifecycle event dropped") // the name is in the event attribute
+		if h.metrics != nil {
+			h.metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent).Inc()
+		}
+		return nil
+	}
+}
+
+// recreate replaces a lost subscription.
+func (s *subscriber) recreate(ctx context.Context, mb store.Mailbox, log *slog.Logger) error {
+	if err := s.st.DeleteSubscriptionRow(ctx, mb.EmployeeID); err != nil {
+		return err
+	}
+	return s.subscribe(ctx, mb, "recreated", log)
+}
