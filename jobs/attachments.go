@@ -20,6 +20,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/subject"
 )
@@ -55,11 +56,11 @@ type FileAttachmentsHandler struct {
 // the same content (a crash between upload and record) is recorded, not
 // uploaded again.
 func (h *FileAttachmentsHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var pl FileAttachmentsPayload
+	var pl queue.FileAttachmentsPayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-		return fmt.Errorf("%s: bad payload: %v: %w", TypeFileAttachments, err, asynq.SkipRetry)
+		return fmt.Errorf("%s: bad payload: %v: %w", queue.TypeFileAttachments, err, asynq.SkipRetry)
 	}
-	log := h.log.With("task", TypeFileAttachments, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "activity_id", pl.ActivityID)
+	log := h.log.With("task", queue.TypeFileAttachments, "employee_id", pl.EmployeeID, "message_id", pl.MessageID, "activity_id", pl.ActivityID)
 	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
@@ -102,7 +103,7 @@ func (h *FileAttachmentsHandler) ProcessTask(ctx context.Context, t *asynq.Task)
 type filing struct {
 	h         *FileAttachmentsHandler
 	mb        store.Mailbox
-	pl        FileAttachmentsPayload
+	pl        queue.FileAttachmentsPayload
 	log       *slog.Logger
 	threadKey string
 	settings  model.Settings
@@ -353,7 +354,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string,
 // filingFailure decides what a failure means: a vanished message is noted
 // and not retried forever; a refused document store alerts without a retry
 // storm; a full one waits and retries.
-func (h *FileAttachmentsHandler) filingFailure(ctx context.Context, mb store.Mailbox, pl FileAttachmentsPayload, err error, log *slog.Logger) error {
+func (h *FileAttachmentsHandler) filingFailure(ctx context.Context, mb store.Mailbox, pl queue.FileAttachmentsPayload, err error, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, grapherr.ErrNotFound):
 		n, _ := asynq.GetRetryCount(ctx)
@@ -389,7 +390,7 @@ func pathBase(p string) string {
 	return p
 }
 
-func senderLabel(pl FileAttachmentsPayload) string {
+func senderLabel(pl queue.FileAttachmentsPayload) string {
 	if pl.SenderName != "" {
 		return pl.SenderName
 	}

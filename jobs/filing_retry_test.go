@@ -17,6 +17,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/subject"
@@ -74,7 +75,7 @@ func TestFilingRetriesFileEachAttachmentOnce(t *testing.T) {
 			failBefore: map[string]error{"Plan.dwg": fmt.Errorf("webdav: PUT: 507 Insufficient Storage: %w", documents.ErrQuota)},
 			failAfter:  map[string]error{"Foto.jpg": errors.New("webdav: PUT: connection reset by peer")}}
 		f.p.FileAttachments.documents = docs
-		task, err := NewFileAttachmentsTask(f.pl)
+		task, err := queue.NewFileAttachmentsTask(f.pl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +158,7 @@ func TestFilingFailure(t *testing.T) {
 		ctx := context.Background()
 		f := newFilingFixture(t, st, &memFiles{})
 		h := f.p.FileAttachments
-		task, err := NewFileAttachmentsTask(f.pl)
+		task, err := queue.NewFileAttachmentsTask(f.pl)
 		if err != nil {
 			t.Fatal(err)
 		}

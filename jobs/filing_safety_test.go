@@ -21,6 +21,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -66,7 +67,7 @@ type filingFixture struct {
 	st            *store.Store
 	p             *Handlers
 	dir, spoolDir string
-	pl            FileAttachmentsPayload
+	pl            queue.FileAttachmentsPayload
 }
 
 func newFilingFixture(t *testing.T, st *store.Store, files *memFiles) *filingFixture {
@@ -88,7 +89,7 @@ func newFilingFixture(t *testing.T, st *store.Store, files *memFiles) *filingFix
 		t.Fatal(err)
 	}
 	f := &filingFixture{st: st, dir: t.TempDir(), spoolDir: t.TempDir(),
-		pl: FileAttachmentsPayload{EmployeeID: 1, MessageID: msg.ID, ActivityID: res.ActivityID, CustomerID: cust,
+		pl: queue.FileAttachmentsPayload{EmployeeID: 1, MessageID: msg.ID, ActivityID: res.ActivityID, CustomerID: cust,
 			Subject: msg.Subject, SenderName: "Sabine Schulz", SenderAddress: "sabine.schulz@schulz-technik.com", Date: at}}
 	docs, err := documents.NewLocal(f.dir)
 	if err != nil {
@@ -101,7 +102,7 @@ func newFilingFixture(t *testing.T, st *store.Store, files *memFiles) *filingFix
 
 func (f *filingFixture) run(t *testing.T) {
 	t.Helper()
-	task, err := NewFileAttachmentsTask(f.pl)
+	task, err := queue.NewFileAttachmentsTask(f.pl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,10 @@
+// Package jobs holds the handlers of the connector's asynq tasks, one type
+// per task with only the dependencies it uses, all built by NewHandlers and
+// registered in one place (Register). The tasks themselves (types, queues,
+// payloads, constructors) are defined in internal/queue, a leaf package, so
+// that the webhook intake can enqueue them without importing the store; the
+// tasks of retroactive matching, which only jobs enqueue, are defined here
+// (rematch.go).
 package jobs
 
 import (
@@ -13,6 +20,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -189,12 +197,12 @@ func Register(mux *asynq.ServeMux, h *Handlers) {
 	if h.metrics != nil {
 		mux.Use(observe(h.metrics))
 	}
-	mux.Handle(TypeProcessMessage, h.Message)
-	mux.Handle(TypeLifecycle, h.Lifecycle)
-	mux.Handle(TypeSyncMailbox, h.Sync)
-	mux.Handle(TypeEnsureSubscriptions, h.EnsureSubscriptions)
-	mux.Handle(TypeFileAttachments, h.FileAttachments)
-	mux.Handle(TypeHealthCheck, h.Health)
+	mux.Handle(queue.TypeProcessMessage, h.Message)
+	mux.Handle(queue.TypeLifecycle, h.Lifecycle)
+	mux.Handle(queue.TypeSyncMailbox, h.Sync)
+	mux.Handle(queue.TypeEnsureSubscriptions, h.EnsureSubscriptions)
+	mux.Handle(queue.TypeFileAttachments, h.FileAttachments)
+	mux.Handle(queue.TypeHealthCheck, h.Health)
 	mux.Handle(TypeRematch, h.Rematch)
 	mux.Handle(TypeRematchMessage, h.RematchMessage)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -109,11 +110,11 @@ func task(t *testing.T, typ string, payload any) *asynq.Task {
 // (the intake does the same on its side: webhooks.TestLifecycleDropped).
 func TestUnknownLifecycleEventIsCountedAndLogged(t *testing.T) {
 	p := newTestProcessor(t, graphStub{err: errors.New("no Graph call expected")})
-	err := p.Lifecycle.ProcessTask(context.Background(), task(t, TypeLifecycle, LifecyclePayload{EmployeeID: 1, SubscriptionID: "s1", Event: "subscriptionPaused"}))
+	err := p.Lifecycle.ProcessTask(context.Background(), task(t, queue.TypeLifecycle, queue.LifecyclePayload{EmployeeID: 1, SubscriptionID: "s1", Event: "subscriptionPaused"}))
 	if err != nil {
 		t.Fatalf("HandleLifecycle = %v, want the task dropped", err)
 	}
-	if got := testutil.ToFloat64(p.Metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent)); got != 1 {
+	if got := testutil.ToFloat64(p.Metrics.TasksDropped.WithLabelValues(queue.TypeLifecycle, metrics.ReasonUnknownEvent)); got != 1 {
 		t.Errorf("tasks_dropped_total{unknown_event} = %v, want 1", got)
 	}
 	if logs := p.log.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "unknown lifecycle event dropped") || !strings.Contains(logs, "event=subscriptionPaused") {
@@ -128,7 +129,7 @@ func TestRefusedGraphRequestIsNotRetried(t *testing.T) {
 	refused := &grapherr.Error{Kind: grapherr.KindOf(400, "ErrorInvalidIdMalformed"), Op: "get message", Status: 400,
 		Code: "ErrorInvalidIdMalformed", Message: "Id is malformed."}
 	p := newTestProcessor(t, graphStub{err: refused})
-	msgTask := task(t, TypeProcessMessage, ProcessMessagePayload{EmployeeID: 1, MessageID: "bad", SubscriptionID: "s1", NotifiedAt: time.Now()})
+	msgTask := task(t, queue.TypeProcessMessage, queue.ProcessMessagePayload{EmployeeID: 1, MessageID: "bad", SubscriptionID: "s1", NotifiedAt: time.Now()})
 	err := p.Message.ProcessTask(context.Background(), msgTask)
 	if !errors.Is(err, asynq.SkipRetry) || !errors.Is(err, grapherr.ErrInvalid) {
 		t.Fatalf("HandleProcessMessage = %v, want ErrInvalid wrapped in asynq.SkipRetry", err)
@@ -166,7 +167,7 @@ func TestRefusedAttachmentRequestIsRecordedOnTheDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := &grapherr.Error{Kind: grapherr.ErrInvalid, Op: "list attachments", Status: 400, Code: "BadRequest"}
-	err = p.FileAttachments.filingFailure(ctx, mb, FileAttachmentsPayload{EmployeeID: 1, MessageID: "m1"}, refused, p.Log)
+	err = p.FileAttachments.filingFailure(ctx, mb, queue.FileAttachmentsPayload{EmployeeID: 1, MessageID: "m1"}, refused, p.Log)
 	if !errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("filingFailure = %v, want asynq.SkipRetry", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -62,8 +63,8 @@ func decision(t *testing.T, s *store.Store, id string) store.Decision {
 func syncReasons(t *testing.T, q *taskQueue) []string {
 	t.Helper()
 	var out []string
-	for _, task := range q.take(TypeSyncMailbox) {
-		var pl SyncMailboxPayload
+	for _, task := range q.take(queue.TypeSyncMailbox) {
+		var pl queue.SyncMailboxPayload
 		if err := json.Unmarshal(task.Payload(), &pl); err != nil {
 			t.Fatal(err)
 		}
@@ -96,11 +97,11 @@ func TestMessageHandler(t *testing.T) {
 		if d := decision(t, s, "m1"); d.Outcome != match.OutcomeImported || d.ActivityID == nil {
 			t.Errorf("m1: %s/%s, activity %v; want imported with an activity", d.Outcome, d.Reason, d.ActivityID)
 		}
-		filings := q.take(TypeFileAttachments)
+		filings := q.take(queue.TypeFileAttachments)
 		if len(filings) != 1 {
 			t.Fatalf("%d filing tasks, want 1", len(filings))
 		}
-		var pl FileAttachmentsPayload
+		var pl queue.FileAttachmentsPayload
 		if err := json.Unmarshal(filings[0].Payload(), &pl); err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +122,7 @@ func TestMessageHandler(t *testing.T) {
 		if d := decision(t, s, "m2"); d.Outcome != match.OutcomeIgnored {
 			t.Errorf("m2 in Junk: %s, want ignored", d.Outcome)
 		}
-		if n := len(q.take(TypeFileAttachments)); n != 0 {
+		if n := len(q.take(queue.TypeFileAttachments)); n != 0 {
 			t.Errorf("%d filing tasks for junk", n)
 		}
 
@@ -138,7 +139,7 @@ func TestMessageHandler(t *testing.T) {
 			t.Error("a disabled mailbox's message was fetched")
 		}
 		// A payload that is not JSON is not retried.
-		if err := h.Message.ProcessTask(ctx, asynq.NewTask(TypeProcessMessage, []byte("{"))); !errors.Is(err, asynq.SkipRetry) {
+		if err := h.Message.ProcessTask(ctx, asynq.NewTask(queue.TypeProcessMessage, []byte("{"))); !errors.Is(err, asynq.SkipRetry) {
 			t.Errorf("bad payload: %v, want asynq.SkipRetry", err)
 		}
 	})
@@ -151,7 +152,7 @@ func TestLifecycleHandler(t *testing.T) {
 		keys := testKeys(t)
 		h := newTestHandlers(t, s, Deps{Graph: g, Enqueuer: q, Keys: keys, PublicURL: "https://connector.example/"})
 		lifecycle := func(sub, event string) error {
-			task, err := NewLifecycleTask(LifecyclePayload{EmployeeID: 1, SubscriptionID: sub, Event: event, NotifiedAt: time.Now()})
+			task, err := queue.NewLifecycleTask(queue.LifecyclePayload{EmployeeID: 1, SubscriptionID: sub, Event: event, NotifiedAt: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +235,7 @@ func TestSyncHandler(t *testing.T) {
 				ToRecipients: []model.Recipient{*sender(customerAddress)}, SentDateTime: &recent},
 			model.Message{ID: "junk1", InternetMessageID: "<junk1@x>", ParentFolderID: "junk", From: sender(customerAddress)},
 		)
-		task, err := NewSyncMailboxTask(SyncMailboxPayload{EmployeeID: 1, Reason: "backfill"}, time.Now())
+		task, err := queue.NewSyncMailboxTask(queue.SyncMailboxPayload{EmployeeID: 1, Reason: "backfill"}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +301,7 @@ func TestEnsureSubscriptionsHandler(t *testing.T) {
 			SubscriptionLifetime: 48 * time.Hour, RenewBefore: 12 * time.Hour, SweepEvery: time.Hour})
 		ensure := func() {
 			t.Helper()
-			if err := h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(TypeEnsureSubscriptions, nil)); err != nil {
+			if err := h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -362,7 +363,7 @@ func TestEnsureSubscriptionsHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		g.failNext(opCreate, &grapherr.Error{Kind: grapherr.ErrTransient, Op: "create subscription", Status: 503})
-		if err := h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(TypeEnsureSubscriptions, nil)); err == nil {
+		if err := h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)); err == nil {
 			t.Error("a failed creation was not reported")
 		}
 		if row := current(); row.Status != store.SubscriptionFailed {
@@ -396,21 +397,21 @@ func TestHealthHandler(t *testing.T) {
 		ctx := context.Background()
 		run := func(h testHandlers) {
 			t.Helper()
-			if err := h.Health.ProcessTask(ctx, asynq.NewTask(TypeHealthCheck, nil)); err != nil {
+			if err := h.Health.ProcessTask(ctx, asynq.NewTask(queue.TypeHealthCheck, nil)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Without alerts the check does nothing.
 		run(newTestHandlers(t, storetest.Open(t, store.SQLite), Deps{}))
 
-		alerts, dead := &memAlerts{}, &deadList{{TaskType: TypeSyncMailbox, Queue: QueueDefault, Count: 2, LastError: "boom"}}
+		alerts, dead := &memAlerts{}, &deadList{{TaskType: queue.TypeSyncMailbox, Queue: queue.QueueDefault, Count: 2, LastError: "boom"}}
 		h := newTestHandlers(t, s, Deps{Alerts: alerts, Dead: dead})
 		const address = "anna@firma.example"
 		if err := s.SubscriptionFailedNow(ctx, 1, "503 from Graph"); err != nil {
 			t.Fatal(err)
 		}
 		run(h)
-		if !alerts.has(alert.KindTasksDead, TypeSyncMailbox) || !alerts.has(alert.KindSubscriptionFailed, address) {
+		if !alerts.has(alert.KindTasksDead, queue.TypeSyncMailbox) || !alerts.has(alert.KindSubscriptionFailed, address) {
 			t.Errorf("raised %v, want dead sync tasks and the failed subscription", alerts.raised)
 		}
 		if alerts.has(alert.KindMailboxAccessDenied, address) {
@@ -422,7 +423,7 @@ func TestHealthHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		run(h)
-		if alerts.has(alert.KindTasksDead, TypeSyncMailbox) || alerts.has(alert.KindSubscriptionFailed, address) {
+		if alerts.has(alert.KindTasksDead, queue.TypeSyncMailbox) || alerts.has(alert.KindSubscriptionFailed, address) {
 			t.Errorf("not cleared: %v", alerts.raised)
 		}
 		// The mailbox out of scope: raised.

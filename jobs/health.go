@@ -15,6 +15,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -187,7 +188,7 @@ func (h *HealthHandler) checkDeadTasks(ctx context.Context, _ time.Time) error {
 		seen[d.TaskType] = true
 		h.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
 	}
-	for _, t := range []string{TypeProcessMessage, TypeLifecycle, TypeSyncMailbox, TypeEnsureSubscriptions, TypeFileAttachments, TypeHealthCheck,
+	for _, t := range []string{queue.TypeProcessMessage, queue.TypeLifecycle, queue.TypeSyncMailbox, queue.TypeEnsureSubscriptions, queue.TypeFileAttachments, queue.TypeHealthCheck,
 		crmhook.TypeDeliver, crmhook.TypeDispatch} {
 		if !seen[t] {
 			h.clear(ctx, alert.KindTasksDead, t)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -28,16 +29,16 @@ type MessageHandler struct {
 
 // ProcessTask handles one notified message.
 func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var pl ProcessMessagePayload
+	var pl queue.ProcessMessagePayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-		return fmt.Errorf("%s: bad payload: %v: %w", TypeProcessMessage, err, asynq.SkipRetry)
+		return fmt.Errorf("%s: bad payload: %v: %w", queue.TypeProcessMessage, err, asynq.SkipRetry)
 	}
-	log := h.log.With("task", TypeProcessMessage, "employee_id", pl.EmployeeID, "message_id", pl.MessageID)
+	log := h.log.With("task", queue.TypeProcessMessage, "employee_id", pl.EmployeeID, "message_id", pl.MessageID)
 	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
 	}
-	if ok, err := h.subscriptions.check(ctx, TypeProcessMessage, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+	if ok, err := h.subscriptions.check(ctx, queue.TypeProcessMessage, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
 		return err
 	}
 	if _, done := h.touched.get(pl.SubscriptionID); !done {

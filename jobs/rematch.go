@@ -60,7 +60,7 @@ func NewRematchTask(p RematchPayload, now time.Time, window time.Duration) (*asy
 	}
 	slot := now.UTC().Truncate(window)
 	id := queue.TaskID("rematch", slot.Format(time.RFC3339Nano), p.Since.UTC().Format(time.RFC3339))
-	return asynq.NewTask(TypeRematch, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.ProcessAt(slot.Add(window)),
+	return asynq.NewTask(TypeRematch, b, asynq.TaskID(id), asynq.Queue(queue.QueueDefault), asynq.ProcessAt(slot.Add(window)),
 		asynq.MaxRetry(5), asynq.Timeout(30*time.Minute)), nil
 }
 
@@ -109,7 +109,7 @@ func NewRematchMessageTask(p RematchMessagePayload) (*asynq.Task, error) {
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeRematchMessage, err)
 	}
 	id := queue.TaskID("rematch-msg", fmt.Sprint(p.EmployeeID), p.MessageID)
-	return asynq.NewTask(TypeRematchMessage, b, asynq.TaskID(id), asynq.Queue(QueueDefault), asynq.MaxRetry(12)), nil
+	return asynq.NewTask(TypeRematchMessage, b, asynq.TaskID(id), asynq.Queue(queue.QueueDefault), asynq.MaxRetry(12)), nil
 }
 
 // RematchHit is a stored ignored decision that now matches.

@@ -18,6 +18,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/testenv"
@@ -159,7 +160,7 @@ func ptr[T any](v T) *T { return &v }
 func (f *rematchFixture) deliver(t *testing.T, m model.Message) {
 	t.Helper()
 	f.graph.put(m)
-	task, err := NewProcessMessageTask(ProcessMessagePayload{EmployeeID: 1, MessageID: m.ID, SubscriptionID: "sub", NotifiedAt: f.now})
+	task, err := queue.NewProcessMessageTask(queue.ProcessMessagePayload{EmployeeID: 1, MessageID: m.ID, SubscriptionID: "sub", NotifiedAt: f.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestRematchAfterNewContact(t *testing.T) {
 		junk := inbound("junk", newSender)
 		junk.ParentFolderID = "junk"
 		f.deliver(t, junk)
-		f.queue.take(TypeFileAttachments)
+		f.queue.take(queue.TypeFileAttachments)
 		for id, want := range map[string]string{"old": match.ReasonNoMatch, "new": match.ReasonNoMatch, "junk": match.ReasonExcludedFolder} {
 			if got := f.decision(t, id).Reason; got != want {
 				t.Fatalf("%s: reason %s, want %s", id, got, want)
@@ -264,7 +265,7 @@ func TestRematchAfterNewContact(t *testing.T) {
 			t.Errorf("retroactive event: %+v", detail)
 		}
 		// The attachments are filed like those of new mail.
-		if files := f.queue.take(TypeFileAttachments); len(files) != 1 {
+		if files := f.queue.take(queue.TypeFileAttachments); len(files) != 1 {
 			t.Errorf("%d filing tasks, want 1", len(files))
 		}
 		for id, want := range map[string]string{"old": match.ReasonNoMatch, "other": match.ReasonNoMatch, "junk": match.ReasonExcludedFolder} {
@@ -382,7 +383,7 @@ func TestRematchDebounce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tasks, err := inspector.ListScheduledTasks(QueueDefault)
+	tasks, err := inspector.ListScheduledTasks(queue.QueueDefault)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestRematchDebounce(t *testing.T) {
 	if err := r.RequestRematch(ctx, "contact 4 saved"); err != nil {
 		t.Fatal(err)
 	}
-	if tasks, _ := inspector.ListScheduledTasks(QueueDefault); len(tasks) != 2 {
+	if tasks, _ := inspector.ListScheduledTasks(queue.QueueDefault); len(tasks) != 2 {
 		t.Errorf("%d scheduled tasks after a request in the next window, want 2", len(tasks))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -23,7 +24,7 @@ import (
 // store, the webhooks' own back-off for deliveries to the CRM, asynq's
 // default otherwise.
 func TestRetryDelaySchedule(t *testing.T) {
-	msg := asynq.NewTask(TypeProcessMessage, nil)
+	msg := asynq.NewTask(queue.TypeProcessMessage, nil)
 	wrapped := func(err error) error { return fmt.Errorf("filing: %w", err) }
 	for _, tc := range []struct {
 		name string
@@ -37,8 +38,8 @@ func TestRetryDelaySchedule(t *testing.T) {
 		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, time.Second},
 		{"not found, first retry", 0, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 10 * time.Second},
 		{"not found, third retry", 2, wrapped(&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}), msg, 30 * time.Second},
-		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(TypeFileAttachments, nil), 10 * time.Minute},
-		{"document store refused, late", 9, documents.ErrAuth, asynq.NewTask(TypeFileAttachments, nil), 10 * time.Minute},
+		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
+		{"document store refused, late", 9, documents.ErrAuth, asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
 	} {
 		if got := RetryDelay(tc.n, tc.err, tc.task); got != tc.want {
 			t.Errorf("%s: RetryDelay(%d, %v) = %v, want %v", tc.name, tc.n, tc.err, got, tc.want)
@@ -208,7 +209,7 @@ func sender(addr string) *model.Recipient {
 // current subscription (s1).
 func messageTask(t *testing.T, id string) *asynq.Task {
 	t.Helper()
-	task, err := NewProcessMessageTask(ProcessMessagePayload{EmployeeID: 1, MessageID: id, SubscriptionID: "s1", NotifiedAt: time.Now()})
+	task, err := queue.NewProcessMessageTask(queue.ProcessMessagePayload{EmployeeID: 1, MessageID: id, SubscriptionID: "s1", NotifiedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -252,7 +253,7 @@ func (q *filingQueue) enqueue(ctx context.Context, mb store.Mailbox, msg *model.
 	if q == nil || !res.NewActivity || !msg.HasAttachments || customerID == nil {
 		return nil
 	}
-	pl := FileAttachmentsPayload{EmployeeID: mb.EmployeeID, MessageID: msg.ID, ActivityID: res.ActivityID,
+	pl := queue.FileAttachmentsPayload{EmployeeID: mb.EmployeeID, MessageID: msg.ID, ActivityID: res.ActivityID,
 		CustomerID: *customerID, Subject: msg.Subject}
 	if r := msg.From; r != nil {
 		pl.SenderName, pl.SenderAddress = r.EmailAddress.Name, r.EmailAddress.Address
@@ -265,7 +266,7 @@ func (q *filingQueue) enqueue(ctx context.Context, mb store.Mailbox, msg *model.
 	default:
 		pl.Date = q.now()
 	}
-	t, err := NewFileAttachmentsTask(pl)
+	t, err := queue.NewFileAttachmentsTask(pl)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
 )
@@ -116,14 +117,14 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 			Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 
 		message := func(employee int64, sub string) error {
-			task, err := NewProcessMessageTask(ProcessMessagePayload{EmployeeID: employee, MessageID: "m-" + sub, SubscriptionID: sub, NotifiedAt: time.Now()})
+			task, err := queue.NewProcessMessageTask(queue.ProcessMessagePayload{EmployeeID: employee, MessageID: "m-" + sub, SubscriptionID: sub, NotifiedAt: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return p.Message.ProcessTask(ctx, task)
 		}
 		lifecycle := func(employee int64, sub, event string) error {
-			task, err := NewLifecycleTask(LifecyclePayload{EmployeeID: employee, SubscriptionID: sub, Event: event, NotifiedAt: time.Now()})
+			task, err := queue.NewLifecycleTask(queue.LifecyclePayload{EmployeeID: employee, SubscriptionID: sub, Event: event, NotifiedAt: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,8 +152,8 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 		if c, e := g.called(), q.enqueued(); len(c) != 0 || len(e) != 0 {
 			t.Fatalf("forged tasks reached Graph %q or the queue %q", c, e)
 		}
-		if dropped(TypeProcessMessage) != 2 || dropped(TypeLifecycle) != 7 {
-			t.Errorf("dropped: %v messages, %v lifecycle events; want 2 and 7", dropped(TypeProcessMessage), dropped(TypeLifecycle))
+		if dropped(queue.TypeProcessMessage) != 2 || dropped(queue.TypeLifecycle) != 7 {
+			t.Errorf("dropped: %v messages, %v lifecycle events; want 2 and 7", dropped(queue.TypeProcessMessage), dropped(queue.TypeLifecycle))
 		}
 		if n := strings.Count(logs.String(), "level=WARN msg=\"task dropped: its subscription is not the mailbox's current one"); n != 9 {
 			t.Errorf("%d warnings, want 9:\n%s", n, logs.String())
@@ -174,7 +175,7 @@ func TestTasksOfUnknownSubscriptionsAreDropped(t *testing.T) {
 		if err := lifecycle(1, "sub-anna", model.EventReauthorizationRequired); !errors.Is(err, errGraphCalled) {
 			t.Errorf("reauthorizationRequired of the current subscription: %v", err)
 		}
-		if c, e := g.called(), q.enqueued(); len(c) != 3 || len(e) != 1 || e[0] != TypeSyncMailbox {
+		if c, e := g.called(), q.enqueued(); len(c) != 3 || len(e) != 1 || e[0] != queue.TypeSyncMailbox {
 			t.Errorf("current subscription: Graph %q, queue %q", c, e)
 		}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -41,7 +42,7 @@ func (h *EnsureSubscriptionsHandler) ProcessTask(ctx context.Context, _ *asynq.T
 	}
 	var errs []error
 	for _, mb := range mbs {
-		log := h.log.With("task", TypeEnsureSubscriptions, "employee_id", mb.EmployeeID, "mailbox", mb.Address)
+		log := h.log.With("task", queue.TypeEnsureSubscriptions, "employee_id", mb.EmployeeID, "mailbox", mb.Address)
 		if err := h.ensureMailbox(ctx, mb, log); err != nil {
 			log.Error("subscription upkeep failed", slog.Any("error", err))
 			errs = append(errs, err)
@@ -147,7 +148,7 @@ func (h *EnsureSubscriptionsHandler) unsubscribe(ctx context.Context, mb store.M
 
 // enqueueSync queues a sync of the mailbox unless one is queued already.
 func (s *subscriber) enqueueSync(ctx context.Context, employeeID int64, reason string) error {
-	t, err := NewSyncMailboxTask(SyncMailboxPayload{EmployeeID: employeeID, Reason: reason}, s.now())
+	t, err := queue.NewSyncMailboxTask(queue.SyncMailboxPayload{EmployeeID: employeeID, Reason: reason}, s.now())
 	if err != nil {
 		return err
 	}
@@ -171,18 +172,18 @@ type LifecycleHandler struct {
 // ProcessTask answers a lifecycle event: reauthorize, recreate (then
 // sync), or sync after missed notifications.
 func (h *LifecycleHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var pl LifecyclePayload
+	var pl queue.LifecyclePayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-		return fmt.Errorf("%s: bad payload: %v: %w", TypeLifecycle, err, asynq.SkipRetry)
+		return fmt.Errorf("%s: bad payload: %v: %w", queue.TypeLifecycle, err, asynq.SkipRetry)
 	}
-	log := h.log.With("task", TypeLifecycle, "employee_id", pl.EmployeeID, "event", pl.Event, "subscription_id", pl.SubscriptionID)
+	log := h.log.With("task", queue.TypeLifecycle, "employee_id", pl.EmployeeID, "event", pl.Event, "subscription_id", pl.SubscriptionID)
 	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err
 	}
 	// Events about another subscription are forged, or stale (Graph retries
 	// and reorders them, and one already replaced must not be replaced again).
-	if ok, err := h.subscriptions.check(ctx, TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
+	if ok, err := h.subscriptions.check(ctx, queue.TypeLifecycle, pl.EmployeeID, pl.SubscriptionID, log); err != nil || !ok {
 		return err
 	}
 	event, _ := model.ParseLifecycleEvent(pl.Event) // "" when unknown
@@ -206,7 +207,7 @@ func (h *LifecycleHandler) ProcessTask(ctx context.Context, t *asynq.Task) error
 		// Not an event this worker knows (a newer intake, a hand-made task).
 		log.Warn("unknown lifecycle event dropped") // the name is in the event attribute
 		if h.metrics != nil {
-			h.metrics.TasksDropped.WithLabelValues(TypeLifecycle, metrics.ReasonUnknownEvent).Inc()
+			h.metrics.TasksDropped.WithLabelValues(queue.TypeLifecycle, metrics.ReasonUnknownEvent).Inc()
 		}
 		return nil
 	}

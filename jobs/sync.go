@@ -13,6 +13,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -33,11 +34,11 @@ type SyncHandler struct {
 // fresh round. Messages go through the same matching and storing as
 // notified ones, without a GET per message.
 func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var pl SyncMailboxPayload
+	var pl queue.SyncMailboxPayload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-		return fmt.Errorf("%s: bad payload: %v: %w", TypeSyncMailbox, err, asynq.SkipRetry)
+		return fmt.Errorf("%s: bad payload: %v: %w", queue.TypeSyncMailbox, err, asynq.SkipRetry)
 	}
-	log := h.log.With("task", TypeSyncMailbox, "employee_id", pl.EmployeeID, "reason", pl.Reason)
+	log := h.log.With("task", queue.TypeSyncMailbox, "employee_id", pl.EmployeeID, "reason", pl.Reason)
 	mb, ok, err := h.mailboxes.syncable(ctx, pl.EmployeeID, log)
 	if err != nil || !ok {
 		return err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/hibiken/asynq"
 )
 
@@ -15,7 +16,7 @@ import (
 // Scheduler enqueues the same task ID every time, which cannot express that).
 func RunUpkeep(ctx context.Context, q Enqueuer, every time.Duration, log *slog.Logger) {
 	enqueue := func(slot string) {
-		for _, t := range []*asynq.Task{NewEnsureSubscriptionsTask(slot), NewHealthCheckTask(slot)} {
+		for _, t := range []*asynq.Task{queue.NewEnsureSubscriptionsTask(slot), queue.NewHealthCheckTask(slot)} {
 			_, err := q.EnqueueContext(ctx, t, asynq.Retention(2*every))
 			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && ctx.Err() == nil {
 				log.Warn("enqueuing periodic task failed", "type", t.Type(), slog.Any("error", err))

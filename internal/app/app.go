@@ -107,8 +107,8 @@ func Serve(ctx context.Context, o Options) error {
 		return errors.New("serve: unexpected Redis client type")
 	}
 	defer rdb.Close()
-	queue := asynq.NewClient(redisOpt)
-	defer queue.Close()
+	tasks := asynq.NewClient(redisOpt)
+	defer tasks.Close()
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
@@ -123,9 +123,9 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	var parts []func(context.Context) error
 	if o.Role != RoleWorker {
-		webQueue, closeWebQueue := webEnqueuer(redisOpt, queue)
+		webQueue, closeWebQueue := webEnqueuer(redisOpt, tasks)
 		defer closeWebQueue()
-		web, err := newWeb(o, webDeps{st: st, rdb: rdb, queue: webQueue, redisOpt: redisOpt, keys: keys,
+		web, err := newWeb(o, webDeps{st: st, rdb: rdb, tasks: webQueue, redisOpt: redisOpt, keys: keys,
 			sessionKey: key.Derive("ops-session"), m: m, reg: reg, docs: docs})
 		if err != nil {
 			return err
@@ -151,13 +151,13 @@ func Serve(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		h := jobs.NewHandlers(jobs.Deps{Store: st, Graph: gc, Enqueuer: queue, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
+		h := jobs.NewHandlers(jobs.Deps{Store: st, Graph: gc, Enqueuer: tasks, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
 			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
 		// Webhooks to the CRM (internal/crmhook): delivery tasks in the
 		// default queue, the dispatcher ticking in the critical one.
-		hooks := crmhook.New(crmhook.Config{Store: st, Keys: master, Queue: queue, Log: o.Log, Metrics: m, TaskQueue: jobs.QueueDefault})
-		parts = append(parts, newWorker(o, redisOpt, h, hooks, queue))
+		hooks := crmhook.New(crmhook.Config{Store: st, Keys: master, Queue: tasks, Log: o.Log, Metrics: m, TaskQueue: queue.QueueDefault})
+		parts = append(parts, newWorker(o, redisOpt, h, hooks, tasks))
 		if o.Role == RoleWorker {
 			if srv := newWorkerHTTP(o, reg); srv != nil {
 				parts = append(parts, srv)

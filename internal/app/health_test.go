@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/alert"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/jobs"
 )
@@ -54,7 +55,7 @@ func TestHealthCheckAlertsOncePerCondition(t *testing.T) {
 	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Alerts: alert.NewAlerter(s.st, bag, nil), Now: func() time.Time { return now }})
 	check := func() []string {
 		t.Helper()
-		if err := p.Health.ProcessTask(ctx, asynq.NewTask(jobs.TypeHealthCheck, nil)); err != nil {
+		if err := p.Health.ProcessTask(ctx, asynq.NewTask(queue.TypeHealthCheck, nil)); err != nil {
 			t.Fatal(err)
 		}
 		return bag.take()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/graph"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/jobs"
 )
@@ -30,25 +31,25 @@ func TestSubscriptionUpkeepWithFakeClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt, _ := asynq.ParseRedisURI(s.redisURL)
-	queue := asynq.NewClient(opt)
-	defer queue.Close()
+	enq := asynq.NewClient(opt)
+	defer enq.Close()
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
 	// A subscriber that answers the validation handshake, as the web role does.
 	public := handshakeServer(t)
-	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: public, Now: s.sim.Now})
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: enq, Keys: keys, PublicURL: public, Now: s.sim.Now})
 	emp := mailboxID(t, s, anna)
 	ensure := func() {
 		t.Helper()
-		if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err != nil {
+		if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	syncReasons := func() map[string]int {
 		out := map[string]int{}
-		tasks, _ := insp.ListPendingTasks(jobs.QueueDefault)
+		tasks, _ := insp.ListPendingTasks(queue.QueueDefault)
 		for _, tk := range tasks {
-			var pl jobs.SyncMailboxPayload
+			var pl queue.SyncMailboxPayload
 			if json.Unmarshal(tk.Payload, &pl) == nil && pl.EmployeeID == emp {
 				out[pl.Reason]++
 			}
@@ -111,15 +112,15 @@ func TestUpkeepSyncsWhenSubscribingFails(t *testing.T) {
 	}
 	keys, _ := clientstate.NewKeys(s.key.Derive("clientstate"))
 	opt, _ := asynq.ParseRedisURI(s.redisURL)
-	queue := asynq.NewClient(opt)
-	defer queue.Close()
+	enq := asynq.NewClient(opt)
+	defer enq.Close()
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
-	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: queue, Keys: keys, PublicURL: "http://127.0.0.1:1", Now: s.sim.Now})
-	if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(jobs.TypeEnsureSubscriptions, nil)); err == nil {
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: enq, Keys: keys, PublicURL: "http://127.0.0.1:1", Now: s.sim.Now})
+	if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)); err == nil {
 		t.Error("upkeep reported no error although no subscription could be made")
 	}
-	tasks, _ := insp.ListPendingTasks(jobs.QueueDefault)
+	tasks, _ := insp.ListPendingTasks(queue.QueueDefault)
 	if len(tasks) != 2 {
 		t.Errorf("%d sync tasks pending, want one per mailbox", len(tasks))
 	}

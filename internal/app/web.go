@@ -31,7 +31,7 @@ const shutdownGrace = 10 * time.Second
 type webDeps struct {
 	st         *store.Store
 	rdb        redis.UniversalClient
-	queue      *asynq.Client
+	tasks      *asynq.Client
 	redisOpt   asynq.RedisConnOpt
 	keys       clientstate.Keys
 	sessionKey []byte
@@ -45,9 +45,9 @@ type webDeps struct {
 // /metrics, /readyz and /healthz on the internal one (metrics_listen),
 // which never faces the internet.
 func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
-	st, rdb, queue, keys, m, reg := d.st, d.rdb, d.queue, d.keys, d.m, d.reg
+	st, rdb, tasks, keys, m, reg := d.st, d.rdb, d.tasks, d.keys, d.m, d.reg
 	h, err := webhooks.New(webhooks.Deps{
-		Enqueuer: queue, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log,
+		Enqueuer: tasks, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log,
 		Ready: []webhooks.ReadyCheck{
 			{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 			{Name: "database", Check: st.Ping},
@@ -71,7 +71,7 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		return nil, err
 	}
 	opsHandler.Register(e)
-	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, Rematcher: &jobs.Rematcher{Enqueuer: queue},
+	apiHandler, err := api.New(api.Deps{Store: st, Documents: d.docs, Redis: rdb, Rematcher: &jobs.Rematcher{Enqueuer: tasks},
 		RatePerSecond: o.Config.APIRatePerSecond, Metrics: m, Logger: o.Log})
 	if err != nil {
 		return nil, err

@@ -9,12 +9,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/dedesales/exchange-connector/internal/crmhook"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/jobs"
 )
 
 // newWorker returns the job side: the asynq server with every handler, the
 // periodic subscription upkeep and the CRM webhooks' dispatcher tick.
-func newWorker(o Options, redisOpt asynq.RedisConnOpt, h *jobs.Handlers, hooks *crmhook.Service, queue *asynq.Client) func(context.Context) error {
+func newWorker(o Options, redisOpt asynq.RedisConnOpt, h *jobs.Handlers, hooks *crmhook.Service, tasks *asynq.Client) func(context.Context) error {
 	concurrency := o.WorkerConcurrency
 	if concurrency == 0 {
 		concurrency = 20
@@ -25,7 +26,7 @@ func newWorker(o Options, redisOpt asynq.RedisConnOpt, h *jobs.Handlers, hooks *
 	}
 	srv := asynq.NewServer(redisOpt, asynq.Config{
 		Concurrency:     concurrency,
-		Queues:          map[string]int{jobs.QueueCritical: 6, jobs.QueueDefault: 3, jobs.QueueLow: 1},
+		Queues:          map[string]int{queue.QueueCritical: 6, queue.QueueDefault: 3, queue.QueueLow: 1},
 		IsFailure:       jobs.IsFailure,
 		RetryDelayFunc:  jobs.RetryDelay,
 		ShutdownTimeout: 25 * time.Second,
@@ -48,8 +49,8 @@ func newWorker(o Options, redisOpt asynq.RedisConnOpt, h *jobs.Handlers, hooks *
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
-		go crmhook.RunTicker(ctx, queue, crmhook.DispatchEvery, jobs.QueueCritical, o.Log)
-		jobs.RunUpkeep(ctx, queue, every, o.Log)
+		go crmhook.RunTicker(ctx, tasks, crmhook.DispatchEvery, queue.QueueCritical, o.Log)
+		jobs.RunUpkeep(ctx, tasks, every, o.Log)
 		srv.Shutdown()
 		return nil
 	}

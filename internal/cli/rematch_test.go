@@ -12,6 +12,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/testenv"
 	"github.com/dedesales/exchange-connector/jobs"
@@ -41,7 +42,7 @@ func TestRematchCommand(t *testing.T) {
 			}
 			insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: opt.Addr, DB: opt.DB})
 			defer insp.Close()
-			if _, err := insp.DeleteAllScheduledTasks(jobs.QueueDefault); err != nil {
+			if _, err := insp.DeleteAllScheduledTasks(queue.QueueDefault); err != nil {
 				t.Fatal(err)
 			}
 			crm := `{"customers":[{"id":900,"number":"90001","name":"Neukunde AG","email":"info@neukunde.example"}]}`
@@ -51,7 +52,7 @@ func TestRematchCommand(t *testing.T) {
 			if _, errOut, code := run(t, "", "import", "--crm", "new.json"); code != 0 || !strings.Contains(errOut, "retroactive matching queued") {
 				t.Fatalf("import: exit %d, %s", code, errOut)
 			}
-			scheduled, err := insp.ListScheduledTasks(jobs.QueueDefault)
+			scheduled, err := insp.ListScheduledTasks(queue.QueueDefault)
 			if err != nil || len(scheduled) != 1 || scheduled[0].Type != jobs.TypeRematch {
 				t.Fatalf("scheduled after the import: %+v %v", scheduled, err)
 			}
@@ -60,7 +61,7 @@ func TestRematchCommand(t *testing.T) {
 				t.Errorf("payload: %+v %v", pl, err)
 			}
 			pending := func() int {
-				tasks, err := insp.ListPendingTasks(jobs.QueueDefault)
+				tasks, err := insp.ListPendingTasks(queue.QueueDefault)
 				if err != nil {
 					t.Fatal(err)
 				}
