@@ -119,6 +119,7 @@
 //	concurrencyLimit        concurrent Graph requests per mailbox before 429 (0 = 4, <0 = off)
 //	throttleEveryN          every Nth Graph request answers 429 (a "429 storm")
 //	retryAfterSeconds       Retry-After of 429s (default 1)
+//	retryAfter              Retry-After of 429s verbatim, e.g. "2.128" as Graph sends it (wins)
 //	allowedMailboxes        access policy: others get 403 ErrorAccessDenied (empty = all)
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first
