@@ -113,6 +113,19 @@ func TestParseRetryAfter(t *testing.T) {
 	if d := parseRetryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)); d < 50*time.Second || d > time.Minute {
 		t.Errorf("date: %v", d)
 	}
+	// Graph's sample (concepts/throttling.md): fractional seconds.
+	if d := parseRetryAfter("2.128"); d != 2128*time.Millisecond {
+		t.Errorf("fractional: %v", d)
+	}
+	if d := parseRetryAfter("0.0001"); d != time.Millisecond {
+		t.Errorf("rounded up: %v", d)
+	}
+	if d := parseRetryAfter("1e12"); d != 24*time.Hour {
+		t.Errorf("huge: %v", d)
+	}
+	if d := parseRetryAfter("-3"); d != 0 {
+		t.Errorf("negative: %v", d)
+	}
 	if d := parseRetryAfter("soon"); d != 0 {
 		t.Errorf("garbage: %v", d)
 	}
