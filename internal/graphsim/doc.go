@@ -64,7 +64,9 @@
 // ValidationError "Subscription validation request failed…". URLs must be
 // https (http on loopback only with AllowHTTPNotify); expiry more than
 // 10,080 minutes ahead or in the past is 400, less than 45 minutes is raised
-// to 45; clientState ≤ 255 characters. Subscriptions past their expiry (by
+// to 45; clientState ≤ 255 characters. A mailbox holds at most 1,000
+// subscriptions of all apps; the next is 403 ExtensionError "…Maximum number
+// of subscriptions has been reached]". Subscriptions past their expiry (by
 // the simulated clock) are removed. Notifications ("created" for new
 // messages and moves into a covered folder; "deleted" and "updated" when
 // subscribed) are POSTed as {"value":[…]} in Graph's shape, several pending
