@@ -48,16 +48,18 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 const MaxThrottleDelay = time.Hour
 
 // throttleDelay is when a throttled task runs again: Graph's Retry-After,
-// fractional ones rounded up to the second (the task must not return
-// before Graph's time), between a second and MaxThrottleDelay. Without a
-// Retry-After it backs off from 30 s, doubling per retry, never every second.
+// rounded up to the second plus one (asynq stores the retry time in whole
+// Unix seconds, truncated: internal/rdb Retry, processAt.Unix(), so a
+// delay d runs the task between d-1 s and d later; Graph's time must have
+// passed), at most MaxThrottleDelay. Without a Retry-After it backs off
+// from 30 s, doubling per retry, never every second.
 func throttleDelay(n int, retryAfter time.Duration) time.Duration {
 	d := retryAfter
 	if d <= 0 {
 		d = 30 * time.Second << min(max(n, 0), 7)
 	}
-	d = (d + time.Second - 1).Truncate(time.Second)
-	return min(max(d, time.Second), MaxThrottleDelay)
+	d = (d + time.Second - 1).Truncate(time.Second) + time.Second
+	return min(d, MaxThrottleDelay)
 }
 
 // permanent marks err as not worth retrying: asynq archives the task at

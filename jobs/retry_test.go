@@ -20,7 +20,8 @@ import (
 	"github.com/dedesales/exchange-connector/internal/testenv"
 )
 
-// RetryDelay: Graph's Retry-After (at least a second), 10 s more per
+// RetryDelay: Graph's Retry-After (rounded up, plus the second asynq's
+// whole-second schedule can cost, at most an hour), 10 s more per
 // retry for a message not found yet, ten minutes for a refused document
 // store, the webhooks' own back-off for deliveries to the CRM, asynq's
 // default otherwise.
@@ -34,13 +35,13 @@ func TestRetryDelaySchedule(t *testing.T) {
 		task *asynq.Task
 		want time.Duration
 	}{
-		{"throttled", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 42 * time.Second}, msg, 42 * time.Second},
-		{"throttled, wrapped", 5, wrapped(&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 3 * time.Second}), msg, 3 * time.Second},
-		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, time.Second},
-		{"throttled, fractional", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 2128 * time.Millisecond}, msg, 3 * time.Second},
+		{"throttled", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 42 * time.Second}, msg, 43 * time.Second},
+		{"throttled, wrapped", 5, wrapped(&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 3 * time.Second}), msg, 4 * time.Second},
+		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, 2 * time.Second},
+		{"throttled, fractional", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 2128 * time.Millisecond}, msg, 4 * time.Second},
 		{"throttled, huge", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 26 * time.Hour}, msg, MaxThrottleDelay},
-		{"throttled without Retry-After", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 30 * time.Second},
-		{"throttled without Retry-After, later", 2, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 2 * time.Minute},
+		{"throttled without Retry-After", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 31 * time.Second},
+		{"throttled without Retry-After, later", 2, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 2*time.Minute + time.Second},
 		{"not found, first retry", 0, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 10 * time.Second},
 		{"not found, third retry", 2, wrapped(&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}), msg, 30 * time.Second},
 		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
@@ -233,7 +234,7 @@ func TestThrottledTaskRescheduledAfterRetryAfter(t *testing.T) {
 		retryAfter time.Duration
 		min, max   time.Duration
 	}{
-		{"fractional", 2128 * time.Millisecond, 2128 * time.Millisecond, 4 * time.Second},
+		{"fractional", 2128 * time.Millisecond, 2128 * time.Millisecond, 5 * time.Second},
 		{"huge", 26 * time.Hour, MaxThrottleDelay - time.Minute, MaxThrottleDelay + time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
