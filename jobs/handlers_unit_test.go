@@ -436,3 +436,114 @@ func TestHealthHandler(t *testing.T) {
 		}
 	})
 }
+
+// A 403 is access denied only when Graph names an access policy. A denied
+// mailbox stays marked and alerted, is re-checked by the upkeep on its own
+// with back-off (15 min, 30 min, …) and resumes without an operator once
+// Graph lets the connector subscribe: subscription created, catch-up sync,
+// alert cleared. Another 403 (the 1,000-subscriptions quota) is recorded
+// with Graph's words and does not mark the mailbox.
+func TestAccessDeniedRecheckedAndResumed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		g, q, alerts := newScriptGraph(), &taskQueue{}, &memAlerts{}
+		h := newTestHandlers(t, s, Deps{Graph: g, Enqueuer: q, Alerts: alerts, Keys: testKeys(t), PublicURL: "https://connector.example",
+			Now: func() time.Time { return now }, SubscriptionLifetime: 48 * time.Hour, RenewBefore: 12 * time.Hour, SweepEvery: 1000 * time.Hour})
+		const address = "anna@firma.example"
+		if err := s.MailboxSynced(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSubscriptionRow(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		ensure := func() error {
+			return h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil))
+		}
+		health := func() {
+			t.Helper()
+			if err := h.Health.ProcessTask(ctx, asynq.NewTask(queue.TypeHealthCheck, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mailbox := func() store.Mailbox {
+			t.Helper()
+			mb, err := s.MailboxByEmployee(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mb
+		}
+		denied := func() error {
+			return &grapherr.Error{Kind: grapherr.Classify(403, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]"),
+				Op: "create subscription", Status: 403, Code: "ExtensionError",
+				Message: "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]"}
+		}
+
+		// The quota: recorded, not access denied.
+		quota := "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached]"
+		g.failNext(opCreate, &grapherr.Error{Kind: grapherr.Classify(403, "ExtensionError", quota), Op: "create subscription", Status: 403,
+			Code: "ExtensionError", Message: quota})
+		if err := ensure(); err == nil {
+			t.Error("a refused subscription was not reported")
+		}
+		if mb := mailbox(); mb.State() != store.MailboxEnabled || !strings.Contains(mb.LastError, "Maximum number of subscriptions") {
+			t.Errorf("after the quota: %s %q, want enabled with Graph's words", mb.State(), mb.LastError)
+		}
+		health()
+		if alerts.has(alert.KindMailboxAccessDenied, address) || !alerts.has(alert.KindSubscriptionFailed, address) {
+			t.Errorf("alerts after the quota: %v", alerts.raised)
+		}
+
+		// The access policy: marked, alerted, next check in 15 minutes.
+		g.failNext(opCreate, denied())
+		if err := ensure(); err != nil {
+			t.Fatal(err)
+		}
+		mb := mailbox()
+		if mb.State() != store.MailboxAccessDenied || mb.AccessCheckAt == nil || mb.AccessCheckAt.Sub(now) != 15*time.Minute {
+			t.Fatalf("after the denial: %+v", mb)
+		}
+		health()
+		if !alerts.has(alert.KindMailboxAccessDenied, address) {
+			t.Errorf("no access-denied alert: %v", alerts.raised)
+		}
+		// Before the check is due, Graph is not asked.
+		creates := g.count(opCreate)
+		now = now.Add(10 * time.Minute)
+		if err := ensure(); err != nil || g.count(opCreate) != creates {
+			t.Errorf("upkeep before the re-check: %v, %d creations", err, g.count(opCreate)-creates)
+		}
+		// Due, still denied: the next check moves out to 30 minutes.
+		now = now.Add(5 * time.Minute)
+		g.failNext(opCreate, denied())
+		if err := ensure(); err != nil || g.count(opCreate) != creates+1 {
+			t.Fatalf("re-check: %v, %d creations", err, g.count(opCreate)-creates)
+		}
+		if mb := mailbox(); mb.State() != store.MailboxAccessDenied || mb.AccessCheckAt.Sub(now) != 30*time.Minute {
+			t.Errorf("after a denied re-check: %+v", mb)
+		}
+		if got := syncReasons(t, q); len(got) != 0 {
+			t.Errorf("syncs of a denied mailbox: %q", got)
+		}
+		// The policy took effect: the next re-check subscribes and resumes.
+		now = now.Add(30 * time.Minute)
+		if err := ensure(); err != nil {
+			t.Fatal(err)
+		}
+		if mb := mailbox(); !mb.Syncable() || mb.AccessCheckAt != nil || mb.LastError != "" {
+			t.Errorf("after access came back: %+v", mb)
+		}
+		if row, err := s.SubscriptionOf(ctx, 1); err != nil || row.Status != store.SubscriptionActive {
+			t.Errorf("subscription after access came back: %+v, %v", row, err)
+		}
+		if got := strings.Join(syncReasons(t, q), ","); got != "access restored" {
+			t.Errorf("syncs %q, want the catch-up", got)
+		}
+		health()
+		if alerts.has(alert.KindMailboxAccessDenied, address) || alerts.has(alert.KindSubscriptionFailed, address) {
+			t.Errorf("alerts not cleared: %v", alerts.raised)
+		}
+	})
+}

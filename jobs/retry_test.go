@@ -17,9 +17,11 @@ import (
 	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
+	"github.com/dedesales/exchange-connector/internal/testenv"
 )
 
-// RetryDelay: Graph's Retry-After (at least a second), 10 s more per
+// RetryDelay: Graph's Retry-After (rounded up, plus the second asynq's
+// whole-second schedule can cost, at most an hour), 10 s more per
 // retry for a message not found yet, ten minutes for a refused document
 // store, the webhooks' own back-off for deliveries to the CRM, asynq's
 // default otherwise.
@@ -33,9 +35,13 @@ func TestRetryDelaySchedule(t *testing.T) {
 		task *asynq.Task
 		want time.Duration
 	}{
-		{"throttled", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 42 * time.Second}, msg, 42 * time.Second},
-		{"throttled, wrapped", 5, wrapped(&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 3 * time.Second}), msg, 3 * time.Second},
-		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, time.Second},
+		{"throttled", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 42 * time.Second}, msg, 43 * time.Second},
+		{"throttled, wrapped", 5, wrapped(&grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 3 * time.Second}), msg, 4 * time.Second},
+		{"throttled below a second", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 10 * time.Millisecond}, msg, 2 * time.Second},
+		{"throttled, fractional", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 2128 * time.Millisecond}, msg, 4 * time.Second},
+		{"throttled, huge", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x", RetryAfter: 26 * time.Hour}, msg, MaxThrottleDelay},
+		{"throttled without Retry-After", 0, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 31 * time.Second},
+		{"throttled without Retry-After, later", 2, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 2*time.Minute + time.Second},
 		{"not found, first retry", 0, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 10 * time.Second},
 		{"not found, third retry", 2, wrapped(&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}), msg, 30 * time.Second},
 		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
@@ -214,4 +220,70 @@ func messageTask(t *testing.T, id string) *asynq.Task {
 		t.Fatal(err)
 	}
 	return task
+}
+
+// On a real asynq server with RetryDelay: a throttled task is rescheduled
+// no earlier than Graph's (fractional) Retry-After, and no later than
+// MaxThrottleDelay however long Graph asks for.
+func TestThrottledTaskRescheduledAfterRetryAfter(t *testing.T) {
+	opt := testenv.Redis(t, testenv.RedisDBJobs)
+	redisOpt := asynq.RedisClientOpt{Addr: opt.Addr, Username: opt.Username, Password: opt.Password, DB: opt.DB}
+	const queueName = "jobs-throttle-test"
+	for _, tc := range []struct {
+		name       string
+		retryAfter time.Duration
+		min, max   time.Duration
+	}{
+		{"fractional", 2128 * time.Millisecond, 2128 * time.Millisecond, 5 * time.Second},
+		{"huge", 26 * time.Hour, MaxThrottleDelay - time.Minute, MaxThrottleDelay + time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan time.Time, 1)
+			mux := asynq.NewServeMux()
+			mux.HandleFunc("test:throttled", func(context.Context, *asynq.Task) error {
+				done <- time.Now()
+				return &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "get message", Status: 429, RetryAfter: tc.retryAfter}
+			})
+			srv := asynq.NewServer(redisOpt, asynq.Config{
+				Concurrency: 1, Queues: map[string]int{queueName: 1},
+				IsFailure: IsFailure, RetryDelayFunc: RetryDelay,
+				TaskCheckInterval: 10 * time.Millisecond, LogLevel: asynq.FatalLevel,
+			})
+			if err := srv.Start(mux); err != nil {
+				t.Fatal(err)
+			}
+			client := asynq.NewClient(redisOpt)
+			defer client.Close()
+			ins := asynq.NewInspector(redisOpt)
+			defer ins.Close()
+			info, err := client.Enqueue(asynq.NewTask("test:throttled", nil), asynq.Queue(queueName), asynq.MaxRetry(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ran time.Time
+			select {
+			case ran = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("task did not run")
+			}
+			var ti *asynq.TaskInfo
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+				if ti, err = ins.GetTaskInfo(queueName, info.ID); err == nil && ti.State == asynq.TaskStateRetry {
+					break
+				}
+				time.Sleep(10 * time.Millisecond) // polling Redis for the state change; not synchronising the code under test
+			}
+			srv.Shutdown()
+			if ti == nil || ti.State != asynq.TaskStateRetry {
+				t.Fatalf("task %+v, want it waiting for a retry", ti)
+			}
+			if wait := ti.NextProcessAt.Sub(ran); wait < tc.min || wait > tc.max {
+				t.Errorf("rescheduled %v after the attempt, want between %v and %v", wait, tc.min, tc.max)
+			}
+			if ti.Retried != 0 {
+				t.Errorf("retried %d: throttling used up a retry", ti.Retried)
+			}
+			_ = ins.DeleteTask(queueName, info.ID)
+		})
+	}
 }

@@ -58,7 +58,8 @@ func (m *mailboxes) syncable(ctx context.Context, employeeID int64, log *slog.Lo
 func (m *mailboxes) graphFailure(ctx context.Context, mb store.Mailbox, err error, log *slog.Logger) error {
 	switch {
 	case errors.Is(err, grapherr.ErrAccessDenied):
-		// Outside the app's scope: retrying cannot help until an operator acts.
+		// Outside the app's scope: retrying the task cannot help; the
+		// subscription upkeep re-checks the mailbox with back-off.
 		log.Error("mailbox access denied; marking it and stopping", slog.Any("error", err))
 		m.cache.forget(mb.EmployeeID)
 		if merr := m.st.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error()); merr != nil {
@@ -73,9 +74,10 @@ func (m *mailboxes) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 		}
 		log.Warn("message not found after retries; the next delta round will pick it up if it exists", slog.Any("error", err))
 		return nil
-	case errors.Is(err, grapherr.ErrInvalid):
-		// Graph refused the request itself (a 4xx other than 401, 403, 404,
-		// 410 and 429): the same request fails the same way again, so it is
+	case errors.Is(err, grapherr.ErrInvalid), errors.Is(err, grapherr.ErrForbidden):
+		// Graph refused the request itself (a 4xx other than 401, 404, 410
+		// and 429, or a 403 that is no access policy, such as a quota):
+		// the same request fails the same way again, so it is
 		// recorded where operators look and the task is not retried.
 		log.Error("Graph refused the request; not retrying", slog.Any("error", err))
 		if merr := m.st.SetMailboxError(ctx, mb.EmployeeID, err.Error()); merr != nil {

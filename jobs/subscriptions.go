@@ -57,6 +57,9 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if mb.AccessCheckDue(h.now()) {
+		return h.recheckAccess(ctx, mb, log)
+	}
 	if !mb.Syncable() {
 		if exists {
 			return h.unsubscribe(ctx, mb, row, log)
@@ -76,6 +79,22 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 		return errors.Join(subErr, h.subscriber.enqueueSync(ctx, mb.EmployeeID, "sweep"))
 	}
 	return subErr
+}
+
+// recheckAccess tries an access-denied mailbox again, on its own schedule
+// (store.AccessRecheckDelay): access policies and RBAC for Applications take
+// effect an hour or more after an admin's change, so no operator should have
+// to resume the mailbox. Creating its subscription is the check (it is what
+// the connector needs, and "connector check" tests the same); when it
+// succeeds the mailbox resumes with a catch-up sync, when it is denied again
+// the next re-check moves further out. Any other failure leaves it due, for
+// the next upkeep.
+func (h *EnsureSubscriptionsHandler) recheckAccess(ctx context.Context, mb store.Mailbox, log *slog.Logger) error {
+	log.Info("re-checking access to a denied mailbox", "checks", mb.AccessChecks, "denied_since", mb.AccessDeniedAt)
+	if err := h.st.DeleteSubscriptionRow(ctx, mb.EmployeeID); err != nil {
+		return err
+	}
+	return h.subscriber.subscribe(ctx, mb, "access restored", log)
 }
 
 // subscriber creates subscriptions and queues the syncs that follow them,
@@ -107,7 +126,16 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 			return ferr
 		}
 		if errors.Is(err, grapherr.ErrAccessDenied) {
+			log.Warn("mailbox access denied; re-checking it later", slog.Any("error", err))
 			return s.st.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error())
+		}
+		if errors.Is(err, grapherr.ErrForbidden) {
+			// Another 403, e.g. the mailbox's 1,000 subscriptions (of all
+			// apps) used up: no access policy, so the mailbox is not marked;
+			// Graph's words go where operators look.
+			if merr := s.st.SetMailboxError(ctx, mb.EmployeeID, err.Error()); merr != nil {
+				log.Warn("recording the error on the mailbox failed", slog.Any("error", merr))
+			}
 		}
 		return fmt.Errorf("creating subscription: %w", err)
 	}
@@ -115,6 +143,14 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 		return err
 	}
 	log.Info("subscription created", "subscription_id", sub.ID, "expires", sub.ExpiresAt)
+	if mb.State() == store.MailboxAccessDenied {
+		// Graph let us subscribe: access is back. Resumed before the sync
+		// is queued, so that the sync does not find the mailbox denied.
+		if err := s.st.ClearMailboxAccessDenied(ctx, mb.EmployeeID); err != nil {
+			return err
+		}
+		log.Info("access to the mailbox is back; resumed", "checks", mb.AccessChecks)
+	}
 	return s.enqueueSync(ctx, mb.EmployeeID, reason)
 }
 

@@ -3,13 +3,16 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/alert"
 	"github.com/dedesales/exchange-connector/internal/clientstate"
 	"github.com/dedesales/exchange-connector/internal/graph"
+	"github.com/dedesales/exchange-connector/internal/graphsim"
 	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/jobs"
@@ -127,5 +130,80 @@ func TestUpkeepSyncsWhenSubscribingFails(t *testing.T) {
 	row, err := s.st.SubscriptionOf(ctx, mailboxID(t, s, anna))
 	if err != nil || row.Status != store.SubscriptionFailed {
 		t.Errorf("subscription row: %+v, %v", row, err)
+	}
+}
+
+// A mailbox outside the access policy is marked and alerted; once the
+// policy lets the app in (the simulator's 403 fault turned off) the upkeep's
+// own re-check, 15 minutes later, subscribes and resumes it and the alert
+// is cleared, without an operator.
+func TestDeniedMailboxResumesWhenAccessAppears(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	ctx := context.Background()
+	s.st.SetClock(s.sim.Now)
+	client, err := graph.New(graph.Config{Credentials: graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{{ID: 1, Value: secretV}}},
+		AuthorityURL: s.sim.URL, GraphURL: s.sim.GraphURL(), ExtraCAFile: s.cfg.ExtraCAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := clientstate.NewKeys(s.key.Derive("clientstate"))
+	opt, _ := asynq.ParseRedisURI(s.redisURL)
+	enq := asynq.NewClient(opt)
+	defer enq.Close()
+	if err := s.st.SetSetting(ctx, "alert_recipients", "ops@dedenet.de"); err != nil {
+		t.Fatal(err)
+	}
+	bag := &mailbag{}
+	p := jobs.NewHandlers(jobs.Deps{Store: s.st, Graph: client, Enqueuer: enq, Keys: keys, PublicURL: handshakeServer(t), Now: s.sim.Now,
+		Alerts: alert.NewAlerter(s.st, bag, nil)})
+	emp := mailboxID(t, s, peter)
+	ensure := func() {
+		t.Helper()
+		if err := p.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	health := func() []string {
+		t.Helper()
+		if err := p.Health.ProcessTask(ctx, asynq.NewTask(queue.TypeHealthCheck, nil)); err != nil {
+			t.Fatal(err)
+		}
+		return bag.take()
+	}
+	peterSubs := func() int {
+		n := 0
+		for _, sub := range s.sim.State().Subscriptions {
+			if strings.Contains(strings.ToLower(sub.Resource), peter) {
+				n++
+			}
+		}
+		return n
+	}
+
+	s.sim.SetFaults(graphsim.Faults{AllowedMailboxes: []string{anna}})
+	ensure()
+	mb, err := s.st.MailboxByEmployee(ctx, emp)
+	if err != nil || mb.State() != store.MailboxAccessDenied || !strings.Contains(mb.LastError, "Access to OData is disabled") {
+		t.Fatalf("outside the policy: %+v, %v", mb, err)
+	}
+	if mails := health(); len(mails) != 1 || !strings.Contains(mails[0], peter) {
+		t.Errorf("access-denied alert: %q", mails)
+	}
+
+	s.sim.SetFaults(graphsim.Faults{}) // the admin's policy change took effect
+	ensure()                           // the re-check is not due yet
+	if mb, _ := s.st.MailboxByEmployee(ctx, emp); mb.State() != store.MailboxAccessDenied || peterSubs() != 0 {
+		t.Errorf("re-checked before it was due: %s, %d subscriptions", mb.State(), peterSubs())
+	}
+	s.sim.AdvanceClock(16 * time.Minute)
+	ensure()
+	if mb, _ := s.st.MailboxByEmployee(ctx, emp); !mb.Syncable() || mb.LastError != "" {
+		t.Errorf("not resumed: %+v", mb)
+	}
+	if row, err := s.st.SubscriptionOf(ctx, emp); err != nil || row.Status != store.SubscriptionActive || peterSubs() != 1 {
+		t.Errorf("subscription after resuming: %+v, %v, %d at Graph", row, err, peterSubs())
+	}
+	if mails := health(); len(mails) != 1 || !strings.Contains(mails[0], peter) {
+		t.Errorf("recovery mail: %q", mails)
 	}
 }

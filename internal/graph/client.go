@@ -162,8 +162,17 @@ func middlewares(maxWait time.Duration) []khttp.Middleware {
 		if _, ok := m.(*khttp.RetryHandler); ok {
 			mw[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 				MaxRetries: 3,
-				ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, resp *http.Response) bool {
-					return retryAfter(resp) <= maxWait
+				// Waiting happens inside the call, in a worker: the waits
+				// together stay within maxWait, or the call returns
+				// grapherr.ErrThrottled and the task is rescheduled
+				// (jobs.RetryDelay). Without Retry-After, kiota waits its
+				// back-off (3 s doubling, plus up to 1 s jitter).
+				ShouldRetry: func(waited time.Duration, attempts int, _ *http.Request, resp *http.Response) bool {
+					next := retryAfter(resp)
+					if next == 0 && resp.Header.Get("Retry-After") == "" {
+						next = time.Duration(3*(1<<attempts)+1) * time.Second
+					}
+					return waited+next <= maxWait
 				},
 			})
 			replaced = true

@@ -381,6 +381,29 @@ func TestTypedErrors(t *testing.T) {
 	if ge := kindOf(t, err, grapherr.ErrThrottled); ge.RetryAfter != 120*time.Second {
 		t.Errorf("throttled: retry after %v", ge.RetryAfter)
 	}
+	// Graph's fractional Retry-After is parsed, not read as "none" (which
+	// let kiota wait out whatever Graph asked for inside the call).
+	e.sim.SetFaults(graphsim.Faults{ThrottleEveryN: 1, RetryAfter: "2.128"})
+	short := e.client(t, func(cfg *graph.Config) { cfg.MaxRetryAfter = time.Second })
+	_, err = short.Message(ctx, anna, "x")
+	if ge := kindOf(t, err, grapherr.ErrThrottled); ge.RetryAfter < 2128*time.Millisecond || ge.RetryAfter > 3*time.Second {
+		t.Errorf("fractional: retry after %v", ge.RetryAfter)
+	}
+	if n := e.sim.State().Requests.ByStatus["429"]; n != 2 {
+		t.Errorf("%d throttled requests, want 2 (no retry inside the call)", n)
+	}
+	// A huge fractional one returns at once instead of holding the worker.
+	e.sim.SetFaults(graphsim.Faults{ThrottleEveryN: 1, RetryAfter: "3600.5"})
+	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Message(hctx, anna, "x")
+	if ge := kindOf(t, err, grapherr.ErrThrottled); ge.RetryAfter < 3600*time.Second+500*time.Millisecond {
+		t.Errorf("huge fractional: retry after %v", ge.RetryAfter)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the call waited %v", d)
+	}
 	// A short one is.
 	m := e.message(t, "inbox", map[string]any{"subject": "x"})
 	e.sim.SetFaults(graphsim.Faults{ThrottleEveryN: 2, RetryAfterSeconds: 1})

@@ -40,14 +40,14 @@ func wrap(op string, err error) error {
 			e.Message = deref(main.GetMessage())
 		}
 		e.RetryAfter = headerRetryAfter(oe.GetResponseHeaders())
-		e.Kind = grapherr.KindOf(e.Status, e.Code)
+		e.Kind = grapherr.Classify(e.Status, e.Code, e.Message)
 		return e
 	}
 	var ae *abs.ApiError
 	if errors.As(err, &ae) {
 		e := &grapherr.Error{Op: op, Status: ae.ResponseStatusCode, Message: ae.Message}
 		e.RetryAfter = headerRetryAfter(ae.ResponseHeaders)
-		e.Kind = grapherr.KindOf(e.Status, "")
+		e.Kind = grapherr.Classify(e.Status, "", "")
 		return e
 	}
 	// Network failures, TLS errors, a semaphore that could not be reached.
@@ -77,7 +77,7 @@ func responseError(op string, resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_ = json.Unmarshal(data, &body)
 	return &grapherr.Error{
-		Kind: grapherr.KindOf(resp.StatusCode, body.Error.Code), Op: op, Status: resp.StatusCode,
+		Kind: grapherr.Classify(resp.StatusCode, body.Error.Code, body.Error.Message), Op: op, Status: resp.StatusCode,
 		Code: body.Error.Code, Message: body.Error.Message, RetryAfter: retryAfter(resp),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -83,6 +84,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, rerr
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
+		wholeSecondsRetryAfter(resp)
 		return resp, nil
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
@@ -136,6 +138,25 @@ func mailboxOf(u *url.URL) string {
 	return ""
 }
 
+// maxRetryAfterSeconds bounds a parsed Retry-After (a day) so that an
+// absurd value cannot overflow a time.Duration; jobs caps the reschedule
+// much lower.
+const maxRetryAfterSeconds = 24 * 60 * 60
+
+// wholeSecondsRetryAfter rewrites a fractional Retry-After to whole seconds,
+// rounded up. kiota's retry handler parses it as a float but then truncates
+// (time.Duration(2.128) * time.Second is 2 s, kiota-http-go v1.5.4
+// retry_handler.go getRetryDelay), so it would retry before Graph's time.
+func wholeSecondsRetryAfter(resp *http.Response) {
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" || !strings.ContainsAny(v, ".eE") {
+		return
+	}
+	if d := parseRetryAfter(v); d > 0 {
+		resp.Header.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
+	}
+}
+
 // retryAfter reads a response's Retry-After (seconds or an HTTP date);
 // zero when absent.
 func retryAfter(resp *http.Response) time.Duration {
@@ -145,12 +166,22 @@ func retryAfter(resp *http.Response) time.Duration {
 	return parseRetryAfter(resp.Header.Get("Retry-After"))
 }
 
+// parseRetryAfter reads seconds, fractional ones included (Graph sends
+// e.g. "2.128", concepts/throttling.md), rounded up to the millisecond so
+// that the wait is never shorter than asked, or an HTTP date.
 func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s <= 0 || math.IsNaN(s) {
+			return 0
+		}
+		if s > maxRetryAfterSeconds {
+			s = maxRetryAfterSeconds
+		}
+		return time.Duration(math.Ceil(s*1000)) * time.Millisecond
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {

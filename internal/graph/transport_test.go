@@ -1,14 +1,19 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 )
 
 type recordingRT struct{ got []*http.Request }
@@ -113,6 +118,19 @@ func TestParseRetryAfter(t *testing.T) {
 	if d := parseRetryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)); d < 50*time.Second || d > time.Minute {
 		t.Errorf("date: %v", d)
 	}
+	// Graph's sample (concepts/throttling.md): fractional seconds.
+	if d := parseRetryAfter("2.128"); d != 2128*time.Millisecond {
+		t.Errorf("fractional: %v", d)
+	}
+	if d := parseRetryAfter("0.0001"); d != time.Millisecond {
+		t.Errorf("rounded up: %v", d)
+	}
+	if d := parseRetryAfter("1e12"); d != 24*time.Hour {
+		t.Errorf("huge: %v", d)
+	}
+	if d := parseRetryAfter("-3"); d != 0 {
+		t.Errorf("negative: %v", d)
+	}
 	if d := parseRetryAfter("soon"); d != 0 {
 		t.Errorf("garbage: %v", d)
 	}
@@ -155,5 +173,37 @@ func TestTransportSendsNoTokenToOtherHosts(t *testing.T) {
 	req, _ := http.NewRequest("GET", "https://graph.example/v1.0/users", nil)
 	if _, err := empty.RoundTrip(req); err != nil || rec.got[len(rec.got)-1].Header.Get("Authorization") != "" {
 		t.Errorf("a transport without an origin sent a token: %v", err)
+	}
+}
+
+// Microsoft's 429 sample (concepts/throttling.md) with its fractional
+// Retry-After, and its access-policy 403, through the raw-request path.
+func TestResponseErrorFromGraphSamples(t *testing.T) {
+	read := func(name string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "grapherr", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"2.128"}},
+		Body: io.NopCloser(bytes.NewReader(read("error-429-toomanyrequests.json")))}
+	var ge *grapherr.Error
+	if err := responseError("get attachment", resp); !errors.As(err, &ge) || !errors.Is(err, grapherr.ErrThrottled) ||
+		ge.RetryAfter != 2128*time.Millisecond || ge.Code != "TooManyRequests" {
+		t.Errorf("429 sample: %+v", err)
+	}
+	resp = &http.Response{StatusCode: 403, Header: http.Header{},
+		Body: io.NopCloser(bytes.NewReader(read("error-403-erroraccessdenied-application-access-policy.json")))}
+	if err := responseError("get attachment", resp); !errors.As(err, &ge) || !errors.Is(err, grapherr.ErrAccessDenied) ||
+		ge.Message != "Access to OData is disabled." {
+		t.Errorf("403 sample: %+v", err)
+	}
+	// The 1,000-subscriptions quota is a 403 too, but no access policy.
+	resp = &http.Response{StatusCode: 403, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(
+		`{"error":{"code":"ExtensionError","message":"Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached]"}}`))}
+	if err := responseError("create subscription", resp); !errors.Is(err, grapherr.ErrForbidden) || errors.Is(err, grapherr.ErrAccessDenied) {
+		t.Errorf("quota: %v", err)
 	}
 }

@@ -4,13 +4,15 @@
 //	var e *grapherr.Error
 //	switch {
 //	case errors.Is(err, grapherr.ErrThrottled): // retry after e.RetryAfter; not a failure
-//	case errors.Is(err, grapherr.ErrAccessDenied): // mark the mailbox, alert, stop retrying
+//	case errors.Is(err, grapherr.ErrAccessDenied): // mark the mailbox, alert, re-check with back-off
+//	case errors.Is(err, grapherr.ErrForbidden): // another 403 (a quota): record Graph's words
 //	}
 package grapherr
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,7 +20,11 @@ import (
 var (
 	// ErrAccessDenied: the mailbox is outside the app's scope (application
 	// access policy or RBAC for Applications), or the permission is missing.
+	// Only this kind marks a mailbox access-denied.
 	ErrAccessDenied = errors.New("access denied")
+	// ErrForbidden: any other 403, e.g. the quota of 1,000 subscriptions
+	// per mailbox; not an access policy (Error.Message has Graph's words).
+	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound: the item is gone (moved, deleted) or never existed.
 	ErrNotFound = errors.New("not found")
 	// ErrThrottled: Graph asked us to slow down; see Error.RetryAfter.
@@ -85,13 +91,29 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// KindOf classifies an HTTP status and Graph error code.
-func KindOf(status int, code string) error {
+// KindOf classifies an HTTP status and Graph error code; see Classify.
+func KindOf(status int, code string) error { return Classify(status, code, "") }
+
+// Classify classifies an HTTP status, Graph error code and message.
+//
+// A 403 is access denied only when Graph says so: code ErrorAccessDenied
+// (an access policy or RBAC for Applications on a mailbox request,
+// concepts/auth-limit-mailbox-access.md), Entra's Authorization_RequestDenied,
+// or the same policy as POST /subscriptions reports it, ExtensionError
+// "…Reason: Access to OData is disabled." (reference/graph.md, Errata;
+// msgraph-sdk-javascript#252). Every other 403, such as the 1,000
+// subscriptions per mailbox that Graph enforces with a 403 whose body is not
+// documented, is ErrForbidden.
+func Classify(status int, code, message string) error {
 	switch {
 	case status == 401:
 		return ErrAuth
-	case status == 403 || code == "ErrorAccessDenied" || code == "Authorization_RequestDenied":
+	case code == "ErrorAccessDenied" || code == "Authorization_RequestDenied":
 		return ErrAccessDenied
+	case status == 403 && strings.Contains(message, "Access to OData is disabled"):
+		return ErrAccessDenied
+	case status == 403:
+		return ErrForbidden
 	case status == 404 || code == "ErrorItemNotFound" || code == "ResourceNotFound":
 		return ErrNotFound
 	case status == 410 || code == "syncStateNotFound" || code == "SyncStateNotFound" || code == "resyncRequired":

@@ -1,8 +1,11 @@
 package grapherr
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,8 @@ func TestKindOf(t *testing.T) {
 	}{
 		{401, "InvalidAuthenticationToken", ErrAuth},
 		{403, "ErrorAccessDenied", ErrAccessDenied},
+		{403, "ExtensionError", ErrForbidden},
+		{403, "", ErrForbidden},
 		{404, "ErrorItemNotFound", ErrNotFound},
 		{410, "syncStateNotFound", ErrSyncStateLost},
 		{400, "syncStateNotFound", ErrSyncStateLost},
@@ -28,6 +33,48 @@ func TestKindOf(t *testing.T) {
 	} {
 		if got := KindOf(tc.status, tc.code); got != tc.want {
 			t.Errorf("KindOf(%d, %q) = %v, want %v", tc.status, tc.code, got, tc.want)
+		}
+	}
+}
+
+// Microsoft's own error bodies (testdata, verbatim) and the 403s quoted in
+// GitHub issues: only an access policy is access denied.
+func TestClassifyGraphBodies(t *testing.T) {
+	fixture := func(name string) (code, message string) {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.Unmarshal(data, &body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Error.Code, body.Error.Message
+	}
+	code, msg := fixture("error-403-erroraccessdenied-application-access-policy.json")
+	if got := Classify(403, code, msg); got != ErrAccessDenied {
+		t.Errorf("access policy (%s %q): %v", code, msg, got)
+	}
+	code, msg = fixture("error-429-toomanyrequests.json")
+	if got := Classify(429, code, msg); got != ErrThrottled {
+		t.Errorf("429 (%s %q): %v", code, msg, got)
+	}
+	for _, tc := range []struct {
+		name, code, message string
+		want                error
+	}{
+		// The same policy on POST /subscriptions (msgraph-sdk-javascript#252).
+		{"policy on subscription", "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]", ErrAccessDenied},
+		// The subscription quota (microsoft-graph-docs#21403): not access denied.
+		{"subscription quota", "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached]", ErrForbidden},
+		{"entra directory", "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", ErrAccessDenied},
+		{"other 403", "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.", ErrForbidden},
+	} {
+		if got := Classify(403, tc.code, tc.message); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

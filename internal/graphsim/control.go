@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -447,6 +448,14 @@ func (s *Server) ctlSetFaults(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&f); err != nil {
 		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
 		return
+	}
+	if f.RetryAfter != "" {
+		if v, err := strconv.ParseFloat(f.RetryAfter, 64); err != nil || v < 0 {
+			if _, derr := http.ParseTime(f.RetryAfter); derr != nil {
+				ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: retryAfter %q is neither seconds nor an HTTP date", f.RetryAfter))
+				return
+			}
+		}
 	}
 	s.SetFaults(f)
 	ctlJSON(w, http.StatusOK, f)

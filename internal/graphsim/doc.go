@@ -64,7 +64,9 @@
 // ValidationError "Subscription validation request failed…". URLs must be
 // https (http on loopback only with AllowHTTPNotify); expiry more than
 // 10,080 minutes ahead or in the past is 400, less than 45 minutes is raised
-// to 45; clientState ≤ 255 characters. Subscriptions past their expiry (by
+// to 45; clientState ≤ 255 characters. A mailbox holds at most 1,000
+// subscriptions of all apps; the next is 403 ExtensionError "…Maximum number
+// of subscriptions has been reached]". Subscriptions past their expiry (by
 // the simulated clock) are removed. Notifications ("created" for new
 // messages and moves into a covered folder; "deleted" and "updated" when
 // subscribed) are POSTed as {"value":[…]} in Graph's shape, several pending
@@ -119,6 +121,7 @@
 //	concurrencyLimit        concurrent Graph requests per mailbox before 429 (0 = 4, <0 = off)
 //	throttleEveryN          every Nth Graph request answers 429 (a "429 storm")
 //	retryAfterSeconds       Retry-After of 429s (default 1)
+//	retryAfter              Retry-After of 429s verbatim, e.g. "2.128" as Graph sends it (wins)
 //	allowedMailboxes        access policy: others get 403 ErrorAccessDenied (empty = all)
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first

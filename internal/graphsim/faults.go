@@ -23,6 +23,10 @@ type Faults struct {
 	ThrottleEveryN int `json:"throttleEveryN"`
 	// RetryAfterSeconds is the Retry-After sent with 429 (0 = 1 s).
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
+	// RetryAfter, when set, is the Retry-After header of 429s verbatim and
+	// wins over RetryAfterSeconds: Graph sends fractional seconds, e.g.
+	// "2.128" (concepts/throttling.md, see testdata/graph-real/SOURCES.md).
+	RetryAfter string `json:"retryAfter"`
 	// AllowedMailboxes is the application access policy: Graph requests for
 	// any other mailbox (by ID, mail or UPN) get 403 ErrorAccessDenied.
 	// Empty = every mailbox is allowed.
@@ -50,11 +54,14 @@ func (f *Faults) concurrencyLimit() int {
 	return f.ConcurrencyLimit
 }
 
-func (f *Faults) retryAfter() int {
-	if f.RetryAfterSeconds <= 0 {
-		return 1
+func (f *Faults) retryAfter() string {
+	if f.RetryAfter != "" {
+		return f.RetryAfter
 	}
-	return f.RetryAfterSeconds
+	if f.RetryAfterSeconds <= 0 {
+		return "1"
+	}
+	return strconv.Itoa(f.RetryAfterSeconds)
 }
 
 // allowed applies the access policy to u.
@@ -153,7 +160,7 @@ func (s *Server) graph(h http.HandlerFunc) http.Handler {
 			mailbox = u.ID
 		}
 		if !s.limiter.acquire(mailbox, f.concurrencyLimit(), f.ThrottleEveryN) {
-			w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter()))
+			w.Header().Set("Retry-After", f.retryAfter())
 			s.graphError(w, r, http.StatusTooManyRequests, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
 			return
 		}

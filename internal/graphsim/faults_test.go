@@ -74,6 +74,17 @@ func TestThrottleStormAndAccessPolicy(t *testing.T) {
 		t.Errorf("%d of 10 throttled, want 5", n429)
 	}
 
+	// Graph's fractional Retry-After, sent verbatim.
+	if code, _, out := s.do("POST", "/_sim/faults", map[string]any{"throttleEveryN": 1, "retryAfter": "2.128"}, nil); code != http.StatusOK {
+		t.Fatalf("fractional faults: %d %v", code, out)
+	}
+	if code, h, _ := s.graph("GET", "/users/"+mailbox, nil); code != http.StatusTooManyRequests || h.Get("Retry-After") != "2.128" {
+		t.Errorf("fractional: %d Retry-After = %q", code, h.Get("Retry-After"))
+	}
+	if code, _, _ := s.do("POST", "/_sim/faults", map[string]any{"retryAfter": "soon"}, nil); code != http.StatusBadRequest {
+		t.Errorf("garbage retryAfter accepted: %d", code)
+	}
+
 	s.do("POST", "/_sim/faults", map[string]any{"reset": true, "allowedMailboxes": []string{mailbox}}, nil)
 	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox", nil); code != http.StatusOK {
 		t.Errorf("allowed mailbox: %d", code)

@@ -232,6 +232,9 @@ func (s *Server) createSubscription(r *http.Request) (*subscription, error) {
 		}
 		sub.folderID = f.ID
 	}
+	if s.subscriptionsOf(u.ID) >= maxSubscriptionsPerMailbox {
+		return nil, errSubscriptionQuota
+	}
 	if err := s.validateEndpoint(r.Context(), sub.NotificationURL); err != nil {
 		return nil, err
 	}
@@ -245,6 +248,32 @@ func (s *Server) createSubscription(r *http.Request) (*subscription, error) {
 	s.mu.Unlock()
 	s.log.Info("subscription created", "id", sub.ID, "resource", sub.Resource, "expires", sub.Expiration)
 	return sub, nil
+}
+
+// maxSubscriptionsPerMailbox is Graph's quota: "A maximum of 1,000 active
+// subscriptions per mailbox for all applications" (reference/graph.md,
+// Errata; exceeding it "will result in a 403 Forbidden").
+const maxSubscriptionsPerMailbox = 1000
+
+// errSubscriptionQuota is the answer past the quota. Microsoft documents
+// the 403 but not its body; this is the body the service gives for the same
+// limit on another resource (ExtensionError "Maximum number of subscriptions
+// has been reached", microsoftgraph/microsoft-graph-docs#21403), so the
+// connector must not rely on its wording.
+var errSubscriptionQuota = &httpError{http.StatusForbidden, "ExtensionError",
+	"Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached]"}
+
+// subscriptionsOf counts the mailbox's active subscriptions, of every app.
+func (s *Server) subscriptionsOf(userID string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, sub := range s.tenant.subs {
+		if sub.userID == userID {
+			n++
+		}
+	}
+	return n
 }
 
 // sweepSubscriptions removes the subscriptions that lapsed.

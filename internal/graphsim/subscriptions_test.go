@@ -113,6 +113,29 @@ func TestSubscriptionLimits(t *testing.T) {
 	}
 }
 
+// Graph allows 1,000 active subscriptions per mailbox, counted across all
+// applications; past that, creation is 403 (not an access policy).
+func TestSubscriptionQuotaPerMailbox(t *testing.T) {
+	sb := newSubscriber(t)
+	s := startSim(t, sb, nil)
+	s.FillSubscriptions(mailbox, 998) // other apps'
+	if code, out := s.subscribe(sb, nil); code != 201 {
+		t.Fatalf("999th: %d %v", code, out)
+	}
+	if code, out := s.subscribe(sb, nil); code != 201 {
+		t.Fatalf("1,000th: %d %v", code, out)
+	}
+	code, out := s.subscribe(sb, nil)
+	e, _ := out["error"].(map[string]any)
+	if code != 403 || e["code"] != "ExtensionError" || !strings.Contains(e["message"].(string), "Maximum number of subscriptions") {
+		t.Errorf("1,001st: %d %v", code, out)
+	}
+	// Another mailbox has its own quota.
+	if code, out := s.subscribe(sb, func(b map[string]any) { b["resource"] = "/users/other@example.com/messages" }); code != 201 {
+		t.Errorf("other mailbox: %d %v", code, out)
+	}
+}
+
 func TestSubscriptionLifecycleOps(t *testing.T) {
 	sb := newSubscriber(t)
 	s := startSim(t, sb, nil)

@@ -30,6 +30,31 @@ type Mailbox struct {
 	AccessDeniedAt *time.Time `db:"access_denied_at" json:"access_denied_at,omitempty"`
 	LastError      string     `db:"last_error" json:"last_error,omitempty"`
 	LastSyncAt     *time.Time `db:"last_sync_at" json:"last_sync_at,omitempty"`
+	// AccessCheckAt is when an access-denied mailbox is tried again;
+	// AccessChecks counts the tries so far (see AccessRecheckDelay).
+	AccessCheckAt *time.Time `db:"access_check_at" json:"access_check_at,omitempty"`
+	AccessChecks  int        `db:"access_checks" json:"access_checks,omitempty"`
+}
+
+// AccessCheckDue reports whether an access-denied mailbox is due for its
+// re-check at now (rows marked before re-checks existed are due at once).
+func (m Mailbox) AccessCheckDue(now time.Time) bool {
+	return m.State() == MailboxAccessDenied && (m.AccessCheckAt == nil || !now.Before(*m.AccessCheckAt))
+}
+
+// Re-check back-off of an access-denied mailbox: Microsoft says access
+// policy changes "can take longer than 1 hour to take effect" and RBAC for
+// Applications caches permissions for 30 min to 2 h, so an early denial
+// after an admin's change is normal.
+const (
+	AccessRecheckFirst = 15 * time.Minute
+	AccessRecheckMax   = 2 * time.Hour
+)
+
+// AccessRecheckDelay is the wait before re-check n+1 of a denied mailbox:
+// 15 min, 30 min, 1 h, then every 2 h.
+func AccessRecheckDelay(n int) time.Duration {
+	return min(AccessRecheckFirst<<min(max(n, 0), 4), AccessRecheckMax)
 }
 
 // State summarises the mailbox for operators.
@@ -52,7 +77,8 @@ func (m Mailbox) Syncable() bool { return m.State() == MailboxEnabled }
 const mailboxSelect = `
 	SELECT e.id AS employee_id, e.name, e.email, e.mailbox_norm AS address, e.active,
 	       COALESCE(ms.disabled, FALSE) AS disabled, ms.access_denied_at,
-	       COALESCE(ms.last_error, '') AS last_error, ms.last_sync_at
+	       COALESCE(ms.last_error, '') AS last_error, ms.last_sync_at,
+	       ms.access_check_at, COALESCE(ms.access_checks, 0) AS access_checks
 	FROM employees e LEFT JOIN mailbox_states ms ON ms.employee_id = e.id
 	WHERE e.mailbox_norm IS NOT NULL AND e.mailbox_norm <> ''`
 
@@ -100,7 +126,7 @@ func (s *Store) SetMailboxDisabled(ctx context.Context, employeeID int64, disabl
 		q := `INSERT INTO mailbox_states (employee_id, disabled, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (employee_id) DO UPDATE SET disabled = excluded.disabled, updated_at = excluded.updated_at`
 		if !disabled {
-			q += `, access_denied_at = NULL, last_error = ''`
+			q += `, access_denied_at = NULL, access_check_at = NULL, access_checks = 0, last_error = ''`
 		}
 		if _, err := tx.ExecContext(ctx, s.q(q), employeeID, disabled, s.now()); err != nil {
 			return fmt.Errorf("store: mailbox of employee %d: %w", employeeID, err)
@@ -109,17 +135,42 @@ func (s *Store) SetMailboxDisabled(ctx context.Context, employeeID int64, disabl
 	})
 }
 
-// MarkMailboxAccessDenied records that Graph refused access to the mailbox;
-// it is not synced until an operator enables it again or a re-check succeeds.
+// MarkMailboxAccessDenied records that Graph refused access to the mailbox
+// (Graph's words in reason). It is not synced until a re-check succeeds
+// (ClearMailboxAccessDenied) or an operator enables it again; each call
+// schedules the next re-check further out (AccessRecheckDelay).
 func (s *Store) MarkMailboxAccessDenied(ctx context.Context, employeeID int64, reason string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var checks sql.NullInt64
+		err := tx.GetContext(ctx, &checks, s.q(`SELECT access_checks FROM mailbox_states WHERE employee_id = ? AND access_denied_at IS NOT NULL`), employeeID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: mark mailbox of employee %d: %w", employeeID, err)
+		}
+		n := int(checks.Int64) // 0 when not denied before
+		now := s.now()
+		_, err = tx.ExecContext(ctx, s.q(`
+			INSERT INTO mailbox_states (employee_id, access_denied_at, last_error, access_check_at, access_checks, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (employee_id) DO UPDATE SET
+				access_denied_at = COALESCE(mailbox_states.access_denied_at, excluded.access_denied_at),
+				last_error = excluded.last_error, access_check_at = excluded.access_check_at,
+				access_checks = excluded.access_checks, updated_at = excluded.updated_at`),
+			employeeID, now, reason, now.Add(AccessRecheckDelay(n)), n+1, now)
+		if err != nil {
+			return fmt.Errorf("store: mark mailbox of employee %d: %w", employeeID, err)
+		}
+		return nil
+	})
+}
+
+// ClearMailboxAccessDenied resumes a mailbox whose re-check found access:
+// the mark, the back-off and the error go.
+func (s *Store) ClearMailboxAccessDenied(ctx context.Context, employeeID int64) error {
 	_, err := s.db.ExecContext(ctx, s.q(`
-		INSERT INTO mailbox_states (employee_id, access_denied_at, last_error, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (employee_id) DO UPDATE SET
-			access_denied_at = COALESCE(mailbox_states.access_denied_at, excluded.access_denied_at),
-			last_error = excluded.last_error, updated_at = excluded.updated_at`),
-		employeeID, s.now(), reason, s.now())
+		UPDATE mailbox_states SET access_denied_at = NULL, access_check_at = NULL, access_checks = 0,
+			last_error = '', updated_at = ? WHERE employee_id = ?`), s.now(), employeeID)
 	if err != nil {
-		return fmt.Errorf("store: mark mailbox of employee %d: %w", employeeID, err)
+		return fmt.Errorf("store: clear access denied of employee %d: %w", employeeID, err)
 	}
 	return nil
 }

@@ -240,6 +240,52 @@ func TestMailboxes(t *testing.T) {
 	})
 }
 
+// An access-denied mailbox is re-checked with back-off (15 min growing to
+// 2 h) and resumes when a re-check finds access.
+func TestMailboxAccessRecheck(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.ImportCRM(ctx, sampleCRM()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		var waits []time.Duration
+		for range 6 {
+			if err := s.MarkMailboxAccessDenied(ctx, 2, "403 ErrorAccessDenied: Access to OData is disabled."); err != nil {
+				t.Fatal(err)
+			}
+			m, err := s.MailboxByEmployee(ctx, 2)
+			if err != nil || m.State() != store.MailboxAccessDenied || m.AccessCheckAt == nil {
+				t.Fatalf("after a denial: %+v, %v", m, err)
+			}
+			if m.AccessCheckDue(now) || !m.AccessCheckDue(*m.AccessCheckAt) {
+				t.Errorf("check due at %v, asked at %v and at the time", m.AccessCheckAt, now)
+			}
+			waits = append(waits, m.AccessCheckAt.Sub(now))
+			now = *m.AccessCheckAt
+		}
+		want := []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 2 * time.Hour, 2 * time.Hour}
+		if diff := cmp.Diff(want, waits); diff != "" {
+			t.Errorf("re-check back-off (-want +got)\n%s", diff)
+		}
+		if err := s.ClearMailboxAccessDenied(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := s.MailboxByEmployee(ctx, 2)
+		if !m.Syncable() || m.AccessCheckAt != nil || m.AccessChecks != 0 || m.LastError != "" {
+			t.Errorf("after access came back: %+v", m)
+		}
+		// Denied again later: the back-off starts over.
+		if err := s.MarkMailboxAccessDenied(ctx, 2, "denied"); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := s.MailboxByEmployee(ctx, 2); m.AccessCheckAt == nil || m.AccessCheckAt.Sub(now) != 15*time.Minute {
+			t.Errorf("denied again: %+v", m)
+		}
+	})
+}
+
 func TestCredentials(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
