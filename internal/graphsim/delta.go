@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,10 +12,17 @@ import (
 )
 
 // Delta paging defaults: Graph's default page for message delta is 10
-// (UNVERIFIED; graph.md names none); odata.maxpagesize is capped at 1000.
+// (graph.md, Errata); odata.maxpagesize is capped at 1000.
+//
+// filteredDeltaCap: "Applying $filter in a delta query returns only up to
+// 5,000 messages … If you don't include an $orderby expression, the return
+// order isn't guaranteed" (MGD concepts/delta-query-messages.md, graph.md
+// Errata). The first round of a filtered delta therefore holds an arbitrary
+// 5,000 of the matching messages, in arbitrary order.
 const (
 	defaultDeltaPage = 10
 	maxDeltaPage     = 1000
+	filteredDeltaCap = 5000
 )
 
 // deltaParams are the options of the initial call, kept for the whole
@@ -24,6 +32,7 @@ type deltaParams struct {
 	q                query
 	since            time.Time // $filter=receivedDateTime ge|gt since
 	strict           bool      // gt rather than ge
+	top              int       // $top: the most items of the first round (0 = all)
 }
 
 func (p *deltaParams) matches(m *message) bool {
@@ -61,10 +70,9 @@ var deltaFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt)\s+(\S
 func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 	u := s.user(r.PathValue("uid"))
 	v := r.URL.Query()
+	// Prefer: odata.maxpagesize sets the page size; $top caps the whole
+	// round, it is no page size (graph.md, Errata).
 	pageSize := maxPageSize(r)
-	if top, err := strconv.Atoi(first(v, "$top")); err == nil && top > 0 && pageSize == 0 {
-		pageSize = top
-	}
 
 	s.mu.Lock()
 	f := u.folder(r.PathValue("fid"))
@@ -102,6 +110,9 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			p.strict = strings.EqualFold(m[1], "gt")
+		}
+		if top, err := strconv.Atoi(first(v, "$top")); err == nil && top > 0 {
+			p.top = top
 		}
 		roundID = s.tenant.startRound(f, p, 0, pageSize)
 	}
@@ -155,6 +166,14 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 		}
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].seq < msgs[j].seq })
+	if watermark == 0 && !p.since.IsZero() {
+		// A filtered first round: an arbitrary 5,000, unordered.
+		rand.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+		msgs = msgs[:min(len(msgs), filteredDeltaCap)]
+	}
+	if watermark == 0 && p.top > 0 {
+		msgs = msgs[:min(len(msgs), p.top)]
+	}
 	rd.items = make([]deltaItem, 0, len(msgs))
 	if watermark > 0 {
 		for _, ts := range f.tombstones {
@@ -172,7 +191,7 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 }
 
 func (s *Server) syncStateNotFound(w http.ResponseWriter, r *http.Request) {
-	s.graphError(w, r, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. Resync is required.")
+	s.graphError(w, r, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Resync is required.")
 }
 
 // ExpireDeltaTokens invalidates every delta and skip token (of one mailbox

@@ -91,9 +91,9 @@ func TestDelta(t *testing.T) {
 		t.Errorf("second round = %v, want %v", got, want)
 	}
 
-	// Bad and expired tokens answer 410 syncStateNotFound.
+	// Bad and expired tokens answer 410 SyncStateNotFound.
 	code, _, e := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta?$deltatoken=bogus", nil)
-	if code != http.StatusGone || e["error"].(map[string]any)["code"] != "syncStateNotFound" {
+	if code != http.StatusGone || e["error"].(map[string]any)["code"] != "SyncStateNotFound" {
 		t.Errorf("bogus token: %d %v", code, e)
 	}
 	if code, _, out := s.do("POST", "/_sim/delta/expire", map[string]any{"mailbox": mailbox}, nil); code != 200 || out["expired"] == float64(0) {
@@ -105,5 +105,64 @@ func TestDelta(t *testing.T) {
 	// The SDK's delta() form works too.
 	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta()", nil); code != http.StatusOK {
 		t.Errorf("delta(): %d", code)
+	}
+}
+
+// A filtered delta returns at most 5,000 messages in arbitrary order and
+// $top caps the round (graph.md, Errata); a filtered list has no cap.
+func TestFilteredDeltaCapAndList(t *testing.T) {
+	s := startSim(t, nil, nil)
+	no := false
+	base := s.Now().Add(-24 * time.Hour)
+	for i := range 6000 {
+		if _, err := s.CreateMessage(MessageInput{Mailbox: mailbox, Folder: "inbox", Notify: &no,
+			Message: map[string]any{"subject": fmt.Sprint(i), "receivedDateTime": formatTime(base.Add(time.Duration(i) * time.Second))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flt := "&$filter=" + url.QueryEscape("receivedDateTime ge "+formatTime(base.Add(-time.Hour)))
+	start := "/users/" + mailbox + "/mailFolders/inbox/messages/delta?$select=subject" + flt
+	items, pages, dl := s.deltaRound(start, 1000)
+	if len(items) != filteredDeltaCap || pages != 5 || dl == "" {
+		t.Fatalf("filtered round: %d items in %d pages (deltaLink %q), want 5,000 in 5", len(items), pages, dl)
+	}
+	ordered := true
+	for i := 1; i < len(items); i++ {
+		a, b := items[i-1]["subject"].(string), items[i]["subject"].(string)
+		if len(a) > len(b) || (len(a) == len(b) && a > b) {
+			ordered = false
+		}
+	}
+	if ordered {
+		t.Error("the capped round came in received order; Graph guarantees none")
+	}
+	// Unfiltered: every message.
+	if items, _, _ := s.deltaRound("/users/"+mailbox+"/mailFolders/inbox/messages/delta?$select=subject", 1000); len(items) != 6000 {
+		t.Errorf("unfiltered round: %d items, want 6000", len(items))
+	}
+	// $top caps the round, not the page.
+	if items, pages, _ := s.deltaRound(start+"&$top=25", 10); len(items) != 25 || pages != 3 {
+		t.Errorf("$top=25 round: %d items in %d pages, want 25 in 3", len(items), pages)
+	}
+	// A filtered, ordered list pages through all of them.
+	flt2 := "&$filter=" + url.QueryEscape("receivedDateTime ge "+formatTime(base.Add(1000*time.Second)))
+	next, n, last := "/users/"+mailbox+"/mailFolders/inbox/messages?$top=1000&$select=subject,receivedDateTime&$orderby=receivedDateTime+desc"+flt2, 0, ""
+	for next != "" {
+		code, _, page := s.graph("GET", strings.TrimPrefix(next, s.GraphURL()), nil)
+		if code != http.StatusOK {
+			t.Fatalf("list: %d %v", code, page)
+		}
+		for _, v := range page["value"].([]any) {
+			r := v.(map[string]any)["receivedDateTime"].(string)
+			if last != "" && r > last {
+				t.Fatalf("list not newest first: %s after %s", r, last)
+			}
+			last = r
+			n++
+		}
+		next, _ = page["@odata.nextLink"].(string)
+	}
+	if n != 5000 {
+		t.Errorf("filtered list: %d messages, want 5000", n)
 	}
 }

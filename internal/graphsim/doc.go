@@ -35,11 +35,13 @@
 //	GET /users/{u}/mailFolders                               children of msgfolderroot
 //	GET /users/{u}/mailFolders/{id|wellKnownName}
 //	GET /users/{u}/mailFolders/{f}/childFolders[?includeHiddenFolders=true]
-//	GET /users/{u}[/mailFolders/{f}]/messages                $top (10, ≤1000), $skip, $select
+//	GET /users/{u}[/mailFolders/{f}]/messages                $top (10, ≤1000), $skip, $select, $expand,
+//	                                                         $filter=receivedDateTime ge|gt T, $orderby=receivedDateTime [asc|desc]
 //	GET /users/{u}[/mailFolders/{f}]/messages/{id}           $select, $expand=singleValueExtendedProperties($filter=id eq '…')
 //	GET /users/{u}[/mailFolders/{f}]/messages/{id}/$value    MIME
 //	GET …/messages/{id}/attachments[/{aid}[/$value]]
-//	GET /users/{u}/mailFolders/{f}/messages/delta            also delta(); $filter=receivedDateTime ge|gt T, $select, $top,
+//	GET /users/{u}/mailFolders/{f}/messages/delta            also delta(); $filter=receivedDateTime ge|gt T (first round:
+//	                                                         at most 5,000, unordered), $select, $expand, $top (caps the round),
 //	                                                         Prefer: odata.maxpagesize=N (default 10, max 1000)
 //	POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, POST /subscriptions/{id}/reauthorize
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
@@ -87,7 +89,7 @@
 //	POST   /_sim/secrets             {"add":{"secretText","displayName","startDateTime","endDateTime"},"expire":ref,"remove":ref}
 //	                                  (ref = keyId, secret text or display name) → 200 {"secrets":[…]}
 //	POST   /_sim/clock               {"advance":"90m"|"7d"|"1d12h"} → 200 {"now"}
-//	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 syncStateNotFound
+//	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
 //	                                  duplicates, lifecycleDelivered, lifecycleFailed}, requests {graph, byStatus},
