@@ -33,9 +33,14 @@ type deltaParams struct {
 	since            time.Time // $filter=receivedDateTime ge|gt since
 	strict           bool      // gt rather than ge
 	top              int       // $top: the most items of the first round (0 = all)
+	until            time.Time // list only: receivedDateTime le|lt until
+	untilStrict      bool      // lt rather than le
 }
 
 func (p *deltaParams) matches(m *message) bool {
+	if !p.until.IsZero() && (m.received.After(p.until) || p.untilStrict && m.received.Equal(p.until)) {
+		return false
+	}
 	if p.since.IsZero() {
 		return true
 	}

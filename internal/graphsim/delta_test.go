@@ -165,4 +165,13 @@ func TestFilteredDeltaCapAndList(t *testing.T) {
 	if n != 5000 {
 		t.Errorf("filtered list: %d messages, want 5000", n)
 	}
+	// A bounded window.
+	flt3 := url.QueryEscape("receivedDateTime ge " + formatTime(base.Add(1000*time.Second)) + " and receivedDateTime lt " + formatTime(base.Add(1500*time.Second)))
+	code, _, page := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages?$top=1000&$filter="+flt3, nil)
+	if code != http.StatusOK || len(page["value"].([]any)) != 500 {
+		t.Errorf("bounded list: %d, %d messages, want 500", code, len(page["value"].([]any)))
+	}
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages?$filter="+url.QueryEscape("subject eq 'x'"), nil); code != http.StatusBadRequest {
+		t.Errorf("unsupported filter: %d, want 400", code)
+	}
 }

@@ -289,18 +289,10 @@ func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	top = min(top, 1000)
 	skip, _ := strconv.Atoi(first(v, "$skip"))
-	var p deltaParams
-	if flt := first(v, "$filter"); flt != "" {
-		m := deltaFilterRE.FindStringSubmatch(flt)
-		var err error
-		if m != nil {
-			p.since, err = time.Parse(time.RFC3339, m[2])
-		}
-		if m == nil || err != nil {
-			s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
-			return
-		}
-		p.strict = strings.EqualFold(m[1], "gt")
+	p, ok := parseListFilter(first(v, "$filter"))
+	if !ok {
+		s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+		return
 	}
 	asc := false
 	switch ob := strings.ToLower(strings.Join(strings.Fields(first(v, "$orderby")), " ")); ob {
@@ -393,4 +385,33 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+var listFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt|le|lt)\s+(\S+)\s*$`)
+
+// parseListFilter parses the $filter of a message list the simulator
+// understands: receivedDateTime compared with ge, gt, le or lt, clauses
+// joined by "and".
+func parseListFilter(flt string) (deltaParams, bool) {
+	var p deltaParams
+	if strings.TrimSpace(flt) == "" {
+		return p, true
+	}
+	for _, c := range regexp.MustCompile(`(?i)\s+and\s+`).Split(flt, -1) {
+		m := listFilterRE.FindStringSubmatch(c)
+		if m == nil {
+			return p, false
+		}
+		t, err := time.Parse(time.RFC3339, m[2])
+		if err != nil {
+			return p, false
+		}
+		switch strings.ToLower(m[1]) {
+		case "ge", "gt":
+			p.since, p.strict = t, strings.EqualFold(m[1], "gt")
+		default:
+			p.until, p.untilStrict = t, strings.EqualFold(m[1], "lt")
+		}
+	}
+	return p, true
 }
