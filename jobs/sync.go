@@ -94,9 +94,30 @@ func folderTree(tree []store.Folder) match.FolderTree {
 	return match.NewFolderTree(mailFolders(tree))
 }
 
-// syncFolder runs one delta round on a folder and stores its delta link.
+// filteredDeltaCap is the most messages a filtered delta round returns,
+// in arbitrary order: "Applying $filter in a delta query returns only up to
+// 5,000 messages" (learn.microsoft.com/graph/delta-query-messages, ms.date
+// 2024-11-07; graph.md Errata). Every first round is filtered by
+// backfill_days, so a round of this size may have left out part of the
+// window.
+//
+// Of the ways to get the whole window, the list of messages filtered by
+// receivedDateTime is the one Graph documents without a cap ($top 1–1000,
+// $filter with $orderby on the same property: learn.microsoft.com/graph/api/
+// user-list-messages). An unfiltered delta would read the folder's whole
+// history (20,000 older mails cost 20 more pages) and delta accepts no upper
+// bound on receivedDateTime to slice the window by time. So a folder whose
+// first round came back capped keeps that round's deltaLink for change
+// tracking and has its window listed; a smaller folder costs nothing extra.
+const filteredDeltaCap = 5000
+
+// syncFolder runs one delta round on a folder and stores its delta link. A
+// first (filtered) round that hit the 5,000 cap is completed by listing the
+// window before its delta link is stored, so a failure in between repeats
+// both and no mail of the window is lost.
 func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time, log *slog.Logger) (int, error) {
 	link, n := f.DeltaLink, 0
+	fresh, inRound := link == "", 0 // a first round, filtered by since, and its size
 	for {
 		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
@@ -104,7 +125,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
 				return n, err
 			}
-			link = ""
+			link, fresh, inRound = "", true, 0
 			continue
 		}
 		if err != nil {
@@ -116,9 +137,68 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			}
 			n++
 		}
+		inRound += len(page.Messages) + len(page.Removed)
 		if page.DeltaLink != "" {
+			if fresh && inRound >= filteredDeltaCap {
+				log.Info("filtered delta round capped at 5,000 messages; listing the backfill window",
+					"folder", f.DisplayName, "since", since)
+				m, err := h.listWindow(ctx, mb, f, since)
+				n += m
+				if err != nil {
+					return n, err
+				}
+			}
 			return n, h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, page.DeltaLink)
 		}
 		link = page.NextLink
+	}
+}
+
+// listWindow imports every message of a folder received since since,
+// newest first. It pages by receivedDateTime (each next page asks for
+// "le" the oldest time seen, skipping the messages of that instant already
+// imported) rather than by the nextLink's $skip, so a message deleted or
+// moved away during the backfill does not shift another one past a page
+// boundary; only when one instant fills a whole page does it follow the
+// nextLink.
+func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time) (int, error) {
+	var until time.Time
+	seen := map[string]bool{} // imported messages received at until
+	link, n := "", 0
+	for {
+		page, err := h.graph.ListReceived(ctx, mb.Address, f.ID, link, since, until)
+		if err != nil {
+			return n, err
+		}
+		for i := range page.Messages {
+			m := &page.Messages[i]
+			if seen[m.ID] {
+				continue
+			}
+			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list"); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.NextLink == "" || len(page.Messages) == 0 {
+			return n, nil
+		}
+		first, last := page.Messages[0].ReceivedDateTime, page.Messages[len(page.Messages)-1].ReceivedDateTime
+		if first == nil || last == nil || first.Equal(*last) {
+			for _, m := range page.Messages {
+				seen[m.ID] = true
+			}
+			link = page.NextLink
+			continue
+		}
+		if !last.Equal(until) {
+			seen = map[string]bool{}
+		}
+		until, link = *last, ""
+		for _, m := range page.Messages {
+			if m.ReceivedDateTime != nil && m.ReceivedDateTime.Equal(until) {
+				seen[m.ID] = true
+			}
+		}
 	}
 }
