@@ -185,3 +185,71 @@ func BenchmarkBackfillLargeFolder(b *testing.B) {
 		b.ReportMetric(math.Ceil(12000.0/1000), "window-min-requests")
 	}
 }
+
+// A mail from an X.500 sender (an Exchange-internal address; the SMTP
+// address is in PidTagSentRepresentingSmtpAddress 0x5D02 or
+// PidTagSenderSmtpAddress 0x5D01) gets the same decision whether it arrives
+// by notification (GET) or by backfill (delta). Fails when delta does not
+// expand the extended properties.
+func TestX500SenderSameDecisionOnBothPaths(t *testing.T) {
+	const x500 = "/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=4B2C-SCHULZ"
+	ext := func(id, v string) map[string]any { return map[string]any{"id": id, "value": v} }
+	x500From := map[string]any{"emailAddress": map[string]any{"name": "Sabine Schulz", "address": x500}}
+	msgs := map[string]map[string]any{
+		"from 0x5D02": {"from": x500From, "sender": x500From,
+			"singleValueExtendedProperties": []any{ext("String 0x5D02", customerAddress), ext("String 0x5D01", customerAddress)}},
+		"sender 0x5D01 only": {"from": x500From, "sender": x500From,
+			"singleValueExtendedProperties": []any{ext("String 0x5D01", customerAddress)}},
+		"unknown SMTP": {"from": x500From,
+			"singleValueExtendedProperties": []any{ext("String 0x5D02", "someone@elsewhere.example")}},
+		"SMTP sender": {"from": map[string]any{"emailAddress": map[string]any{"address": customerAddress}}},
+	}
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			sim, c := startGraphSim(t)
+			ctx := context.Background()
+			ids := map[string]string{}
+			for name, m := range msgs {
+				m["subject"] = name
+				created, err := sim.CreateMessage(graphsim.MessageInput{Mailbox: annaAddr, Folder: "inbox", Notify: new(bool), Message: m})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids[name] = created.ID
+			}
+			notified, backfilled := storetest.Open(t, dialect), storetest.Open(t, dialect)
+			for _, s := range []*store.Store{notified, backfilled} {
+				withCustomer(t, s)
+			}
+			hn := newTestHandlers(t, notified, Deps{Graph: c, Enqueuer: &taskQueue{}})
+			hb := newTestHandlers(t, backfilled, Deps{Graph: c, Enqueuer: &taskQueue{}})
+			for _, id := range ids {
+				if err := hn.Message.ProcessTask(ctx, messageTask(t, id)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := hb.Sync.ProcessTask(ctx, syncTask(t)); err != nil {
+				t.Fatal(err)
+			}
+			for name, id := range ids {
+				n, b := decision(t, notified, id), decision(t, backfilled, id)
+				got := func(d store.Decision) string {
+					return fmt.Sprintf("%s/%s/%s matched=%s customer=%v contact=%v", d.Outcome, d.Reason, d.Rule, d.MatchedAddress, deref(d.CustomerID), deref(d.ContactID))
+				}
+				if got(n) != got(b) {
+					t.Errorf("%s: notified %s, backfilled %s", name, got(n), got(b))
+				}
+				if name == "from 0x5D02" && n.Outcome != "imported" {
+					t.Errorf("%s: %s, want imported", name, got(n))
+				}
+			}
+		})
+	}
+}
+
+func deref(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
