@@ -281,3 +281,61 @@ func deref(p *int64) any {
 	}
 	return *p
 }
+
+// listWindow pages by receivedDateTime; when one instant fills more than a
+// page it follows the nextLink, and it imports every message of the window
+// once.
+func TestListWindowTiesAndBounds(t *testing.T) {
+	sim, _ := startGraphSim(t)
+	c := newSimClient(t, sim, 100)
+	no := false
+	now := sim.Now().UTC().Truncate(time.Second)
+	var want []string
+	for i := range 600 {
+		at := now.Add(-time.Hour) // 250 at one instant: more than two pages
+		if i >= 250 {
+			at = now.Add(-time.Duration(i/3) * time.Minute) // three per instant
+		}
+		if i >= 500 {
+			at = now.Add(-48 * time.Hour) // before the window
+		}
+		m, err := sim.CreateMessage(graphsim.MessageInput{Mailbox: annaAddr, Folder: "inbox", Notify: &no,
+			Message: map[string]any{"subject": fmt.Sprint(i), "receivedDateTime": at.Format(time.RFC3339)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 500 {
+			want = append(want, m.ID)
+		}
+	}
+	s := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	h := newTestHandlers(t, s, Deps{Graph: c, Enqueuer: &taskQueue{}})
+	mb, err := s.MailboxByEmployee(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := h.Sync.folders.refresh(ctx, mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inbox store.Folder
+	for _, f := range tree {
+		if f.DisplayName == "Inbox" {
+			inbox = f
+		}
+	}
+	n, err := h.Sync.listWindow(ctx, mb, inbox, now.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Errorf("imported %d, want %d (each message of the window once)", n, len(want))
+	}
+	for _, id := range want {
+		decision(t, s, id)
+	}
+	if got := decisionCount(t, s); got != len(want) {
+		t.Errorf("%d decisions, want %d", got, len(want))
+	}
+}
