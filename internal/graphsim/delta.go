@@ -56,6 +56,7 @@ type deltaRound struct {
 	items     []deltaItem
 	watermark uint64 // the change counter when the round started
 	pageSize  int
+	issued    time.Time // when the round started (Faults.DeltaTokenTTLSeconds)
 }
 
 type deltaItem struct {
@@ -67,6 +68,7 @@ type deltaItem struct {
 type deltaState struct {
 	params    deltaParams
 	watermark uint64
+	issued    time.Time // when the deltaLink was given out
 }
 
 var deltaFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$`)
@@ -95,7 +97,7 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		pos, _ = strconv.Atoi(p)
 	case first(v, "$deltatoken") != "":
 		st := s.tenant.states[first(v, "$deltatoken")]
-		if st == nil || st.params.userID != u.ID || st.params.folderID != f.ID {
+		if st == nil || st.params.userID != u.ID || st.params.folderID != f.ID || s.expired(st.issued) {
 			s.mu.Unlock()
 			s.syncStateNotFound(w, r)
 			return
@@ -122,7 +124,10 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		roundID = s.tenant.startRound(f, p, 0, pageSize)
 	}
 	rd := s.tenant.rounds[roundID]
-	if rd == nil || rd.params.userID != u.ID || rd.params.folderID != f.ID || pos > len(rd.items) {
+	if rd != nil && rd.issued.IsZero() {
+		rd.issued = s.now()
+	}
+	if rd == nil || rd.params.userID != u.ID || rd.params.folderID != f.ID || pos > len(rd.items) || s.expired(rd.issued) {
 		s.mu.Unlock()
 		s.syncStateNotFound(w, r)
 		return
@@ -148,7 +153,7 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		out["@odata.nextLink"] = link + "$skiptoken=" + url.QueryEscape(roundID+"."+strconv.Itoa(end))
 	} else {
 		tok := randB64(24)
-		s.tenant.states[tok] = &deltaState{params: rd.params, watermark: rd.watermark}
+		s.tenant.states[tok] = &deltaState{params: rd.params, watermark: rd.watermark, issued: s.now()}
 		delete(s.tenant.rounds, roundID)
 		out["@odata.deltaLink"] = link + "$deltatoken=" + url.QueryEscape(tok)
 	}
@@ -193,6 +198,13 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 	id := randB64(18)
 	t.rounds[id] = rd
 	return id
+}
+
+// expired reports whether delta state issued at issued has outlived
+// Faults.DeltaTokenTTLSeconds on the simulator's clock.
+func (s *Server) expired(issued time.Time) bool {
+	ttl := s.faults.Load().DeltaTokenTTLSeconds
+	return ttl > 0 && s.now().Sub(issued) > time.Duration(ttl)*time.Second
 }
 
 func (s *Server) syncStateNotFound(w http.ResponseWriter, r *http.Request) {

@@ -175,3 +175,32 @@ func TestFilteredDeltaCapAndList(t *testing.T) {
 		t.Errorf("unsupported filter: %d, want 400", code)
 	}
 }
+
+// With a token TTL, a stale nextLink and a stale deltaLink answer 410
+// SyncStateNotFound on the simulator's clock.
+func TestDeltaTokenTTL(t *testing.T) {
+	s := startSim(t, nil, nil)
+	for i := range 15 {
+		s.addMessage(mailbox, "inbox", map[string]any{"subject": fmt.Sprint(i)})
+	}
+	s.SetFaults(Faults{DeltaTokenTTLSeconds: 60})
+	hdr := []string{"Prefer", "odata.maxpagesize=10"}
+	code, _, page := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta", nil, hdr...)
+	next, _ := page["@odata.nextLink"].(string)
+	if code != http.StatusOK || next == "" {
+		t.Fatalf("first page: %d %v", code, page)
+	}
+	s.AdvanceClock(2 * time.Minute)
+	code, _, e := s.graph("GET", strings.TrimPrefix(next, s.GraphURL()), nil, hdr...)
+	if code != http.StatusGone || e["error"].(map[string]any)["code"] != "SyncStateNotFound" {
+		t.Errorf("stale nextLink: %d %v", code, e)
+	}
+	_, _, dl := s.deltaRound("/users/"+mailbox+"/mailFolders/inbox/messages/delta", 10)
+	if code, _, _ := s.graph("GET", strings.TrimPrefix(dl, s.GraphURL()), nil); code != http.StatusOK {
+		t.Errorf("fresh deltaLink: %d", code)
+	}
+	s.AdvanceClock(2 * time.Minute)
+	if code, _, _ := s.graph("GET", strings.TrimPrefix(dl, s.GraphURL()), nil); code != http.StatusGone {
+		t.Errorf("stale deltaLink: %d, want 410", code)
+	}
+}

@@ -122,6 +122,7 @@
 //	throttleEveryN          every Nth Graph request answers 429 (a "429 storm")
 //	retryAfterSeconds       Retry-After of 429s (default 1)
 //	allowedMailboxes        access policy: others get 403 ErrorAccessDenied (empty = all)
+//	deltaTokenTtlSeconds    nextLinks and deltaLinks older than this (simulated clock) answer 410 SyncStateNotFound
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first
 //	dropNotifications       drop the next N notifications (-1 = all)
