@@ -33,6 +33,7 @@ type deltaParams struct {
 	since            time.Time // $filter=receivedDateTime ge|gt since
 	strict           bool      // gt rather than ge
 	top              int       // $top: the most items of the first round (0 = all)
+	newestFirst      bool      // $orderby=receivedDateTime desc (the only order delta supports)
 	until            time.Time // list only: receivedDateTime le|lt until
 	untilStrict      bool      // lt rather than le
 }
@@ -121,6 +122,16 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		if top, err := strconv.Atoi(first(v, "$top")); err == nil && top > 0 {
 			p.top = top
 		}
+		// "$orderby only supports receivedDateTime desc" (message-delta.md).
+		switch ob := strings.ToLower(strings.Join(strings.Fields(first(v, "$orderby")), " ")); ob {
+		case "":
+		case "receiveddatetime desc":
+			p.newestFirst = true
+		default:
+			s.mu.Unlock()
+			s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The $orderby of a message delta supports only receivedDateTime desc.")
+			return
+		}
 		roundID = s.tenant.startRound(f, p, 0, pageSize)
 	}
 	rd := s.tenant.rounds[roundID]
@@ -176,8 +187,15 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 		}
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].seq < msgs[j].seq })
-	if watermark == 0 && !p.since.IsZero() {
-		// A filtered first round: an arbitrary 5,000, unordered.
+	switch {
+	case watermark == 0 && p.newestFirst:
+		// Ordered: newest first, so a capped round is the newest 5,000.
+		sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].received.After(msgs[j].received) })
+		if !p.since.IsZero() {
+			msgs = msgs[:min(len(msgs), filteredDeltaCap)]
+		}
+	case watermark == 0 && !p.since.IsZero():
+		// A filtered first round without $orderby: an arbitrary 5,000, unordered.
 		rand.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
 		msgs = msgs[:min(len(msgs), filteredDeltaCap)]
 	}

@@ -136,6 +136,14 @@ func TestFilteredDeltaCapAndList(t *testing.T) {
 	if ordered {
 		t.Error("the capped round came in received order; Graph guarantees none")
 	}
+	// With $orderby=receivedDateTime desc the capped round is the newest 5,000, in order.
+	items, _, _ = s.deltaRound(start+"&$orderby="+url.QueryEscape("receivedDateTime desc"), 1000)
+	if len(items) != filteredDeltaCap || items[0]["subject"] != "5999" || items[len(items)-1]["subject"] != "1000" {
+		t.Errorf("ordered filtered round: %d items, %v … %v; want 5999 … 1000", len(items), items[0]["subject"], items[len(items)-1]["subject"])
+	}
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox/messages/delta?$orderby=subject", nil); code != http.StatusBadRequest {
+		t.Errorf("$orderby=subject on delta: %d, want 400", code)
+	}
 	// Unfiltered: every message.
 	if items, _, _ := s.deltaRound("/users/"+mailbox+"/mailFolders/inbox/messages/delta?$select=subject", 1000); len(items) != 6000 {
 		t.Errorf("unfiltered round: %d items, want 6000", len(items))

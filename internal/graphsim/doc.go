@@ -41,7 +41,8 @@
 //	GET /users/{u}[/mailFolders/{f}]/messages/{id}/$value    MIME
 //	GET …/messages/{id}/attachments[/{aid}[/$value]]
 //	GET /users/{u}/mailFolders/{f}/messages/delta            also delta(); $filter=receivedDateTime ge|gt T (first round:
-//	                                                         at most 5,000, unordered), $select, $expand, $top (caps the round),
+//	                                                         at most 5,000, unordered unless $orderby=receivedDateTime desc), $select, $expand,
+//	                                                         $top (caps the round),
 //	                                                         Prefer: odata.maxpagesize=N (default 10, max 1000)
 //	POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, POST /subscriptions/{id}/reauthorize
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
