@@ -105,8 +105,8 @@ func syncTask(t testing.TB) *asynq.Task {
 // only 5,000 of them; the round's delta link then tracks new mail. Fails
 // on a sync that trusts the filtered round.
 func TestBackfillAboveFilteredDeltaCap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("32,000 messages")
+	if testing.Short() || raceEnabled {
+		t.Skip("32,000 messages: too slow under -short or -race")
 	}
 	sim, c := startGraphSim(t)
 	want := largeFolder(t, sim, 12000, 20000)
