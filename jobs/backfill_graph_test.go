@@ -13,6 +13,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/graph"
 	"github.com/dedesales/exchange-connector/internal/graphsim"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
@@ -325,7 +326,7 @@ func TestListWindowTiesAndBounds(t *testing.T) {
 			inbox = f
 		}
 	}
-	n, err := h.Sync.listWindow(ctx, mb, inbox, now.Add(-24*time.Hour))
+	n, err := h.Sync.listWindow(ctx, mb, inbox, now.Add(-24*time.Hour), time.Time{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,5 +338,31 @@ func TestListWindowTiesAndBounds(t *testing.T) {
 	}
 	if got := decisionCount(t, s); got != len(want) {
 		t.Errorf("%d decisions, want %d", got, len(want))
+	}
+}
+
+// roundOrder bounds the listing by the oldest message of a newest-first
+// round, and gives no bound when the round was not in that order.
+func TestRoundOrder(t *testing.T) {
+	at := func(id string, minutes int) *model.Message {
+		ts := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(minutes) * time.Minute)
+		return &model.Message{ID: id, ReceivedDateTime: &ts}
+	}
+	var o roundOrder
+	for _, m := range []*model.Message{at("a", 10), at("b", 5), at("c", 1), at("d", 1)} {
+		o.see(m)
+	}
+	until, seen := o.rest()
+	if !until.Equal(*at("", 1).ReceivedDateTime) || len(seen) != 2 || !seen["c"] || !seen["d"] {
+		t.Errorf("ordered round: until %v, seen %v; want 12:01 and c, d", until, seen)
+	}
+	o.see(at("e", 3)) // newer after older
+	if until, seen := o.rest(); !until.IsZero() || seen != nil {
+		t.Errorf("unordered round: until %v, seen %v; want no bound", until, seen)
+	}
+	var none roundOrder
+	none.see(&model.Message{ID: "x"})
+	if until, _ := none.rest(); !until.IsZero() {
+		t.Errorf("round without receivedDateTime: until %v, want no bound", until)
 	}
 }

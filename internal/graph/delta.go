@@ -44,6 +44,11 @@ func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, sinc
 		if !since.IsZero() {
 			f := "receivedDateTime ge " + since.UTC().Format(time.RFC3339)
 			q.Filter = &f
+			// Newest first, the only order delta supports ("$orderby only
+			// supports receivedDateTime desc", message-delta.md): a round
+			// capped at 5,000 then holds the newest part of the window and
+			// only the older rest needs listing (the caller checks the order).
+			q.Orderby = []string{"receivedDateTime desc"}
 		}
 		cfg.QueryParameters = q
 	}
