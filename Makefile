@@ -49,6 +49,7 @@ bench: build services
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./internal/match/ ./internal/subject/ ./internal/address/ && \
 	$(GO) test -run '^$$' -bench MatchWithSQL -benchtime 20000x ./internal/store/ && \
 	$(GO) test -run '^$$' -bench DeltaRound -benchtime 3x ./internal/graph/ && \
+	$(GO) test -run '^$$' -bench BackfillLargeFolder -benchtime 1x ./jobs/ && \
 	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x ./internal/app/ && \
 	$(GO) test -run '^$$' -bench PutLarge -benchtime 3x ./internal/documents/ && \
 	$(GO) test -run '^$$' -bench 'FeedEndpoint' -benchtime 20x ./internal/api/ && \

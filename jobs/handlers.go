@@ -38,6 +38,9 @@ type (
 	// DeltaReader runs delta rounds on a folder (sync-mailbox).
 	DeltaReader interface {
 		Delta(ctx context.Context, mailbox, folderID, link string, since time.Time) (model.DeltaPage, error)
+		// ListReceived lists a folder's messages received in [since,
+		// until] newest first (until zero: no bound), or follows link.
+		ListReceived(ctx context.Context, mailbox, folderID, link string, since, until time.Time) (model.DeltaPage, error)
 	}
 	// SubscriptionManager manages change-notification subscriptions
 	// (ensure-subscriptions, lifecycle).

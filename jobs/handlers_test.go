@@ -35,6 +35,9 @@ func (g graphStub) FolderTree(context.Context, string) ([]model.MailFolder, erro
 func (g graphStub) Delta(context.Context, string, string, string, time.Time) (model.DeltaPage, error) {
 	return model.DeltaPage{}, g.err
 }
+func (g graphStub) ListReceived(context.Context, string, string, string, time.Time, time.Time) (model.DeltaPage, error) {
+	return model.DeltaPage{}, g.err
+}
 func (g graphStub) CreateSubscription(_ context.Context, s model.Subscription) (model.Subscription, error) {
 	return s, g.err
 }
@@ -79,7 +82,7 @@ func newTestProcessor(t *testing.T, g Graph) testHandlers {
 }
 
 // newTestHandlers fills in d's store, metrics and log and adds employee 1.
-func newTestHandlers(t *testing.T, s *store.Store, d Deps) testHandlers {
+func newTestHandlers(t testing.TB, s *store.Store, d Deps) testHandlers {
 	t.Helper()
 	mailbox := "anna@firma.example"
 	_, err := s.ImportCRM(context.Background(), &crmfile.File{Employees: []model.Employee{

@@ -148,6 +148,11 @@ func (g *scriptGraph) Delta(_ context.Context, _, folderID, link string, _ time.
 	return model.DeltaPage{Messages: []model.Message{g.messages[ids[page]]}, NextLink: fmt.Sprintf("next:%s:%d", folderID, page+1)}, nil
 }
 
+// ListReceived is not scripted: the fake's rounds never reach the cap.
+func (g *scriptGraph) ListReceived(context.Context, string, string, string, time.Time, time.Time) (model.DeltaPage, error) {
+	return model.DeltaPage{}, errors.New("scriptGraph: ListReceived not scripted")
+}
+
 func (g *scriptGraph) CreateSubscription(_ context.Context, s model.Subscription) (model.Subscription, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

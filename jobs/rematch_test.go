@@ -63,6 +63,9 @@ var errUnused = errors.New("not used by these tests")
 func (g *fakeGraph) Delta(context.Context, string, string, string, time.Time) (model.DeltaPage, error) {
 	return model.DeltaPage{}, errUnused
 }
+func (g *fakeGraph) ListReceived(context.Context, string, string, string, time.Time, time.Time) (model.DeltaPage, error) {
+	return model.DeltaPage{}, errUnused
+}
 func (g *fakeGraph) CreateSubscription(context.Context, model.Subscription) (model.Subscription, error) {
 	return model.Subscription{}, errUnused
 }

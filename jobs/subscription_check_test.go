@@ -56,6 +56,10 @@ func (g *recordingGraph) Delta(context.Context, string, string, string, time.Tim
 	g.record("delta")
 	return model.DeltaPage{}, errGraphCalled
 }
+func (g *recordingGraph) ListReceived(context.Context, string, string, string, time.Time, time.Time) (model.DeltaPage, error) {
+	g.record("list")
+	return model.DeltaPage{}, errGraphCalled
+}
 func (g *recordingGraph) CreateSubscription(context.Context, model.Subscription) (model.Subscription, error) {
 	g.record("create")
 	return model.Subscription{}, errGraphCalled

@@ -94,9 +94,35 @@ func folderTree(tree []store.Folder) match.FolderTree {
 	return match.NewFolderTree(mailFolders(tree))
 }
 
-// syncFolder runs one delta round on a folder and stores its delta link.
+// filteredDeltaCap is the most messages a filtered delta round returns,
+// in arbitrary order: "Applying $filter in a delta query returns only up to
+// 5,000 messages" (learn.microsoft.com/graph/delta-query-messages, ms.date
+// 2024-11-07; graph.md Errata). Every first round is filtered by
+// backfill_days, so a round of this size may have left out part of the
+// window.
+//
+// Of the ways to get the whole window, the list of messages filtered by
+// receivedDateTime is the one Graph documents without a cap ($top 1–1000,
+// $filter with $orderby on the same property: learn.microsoft.com/graph/api/
+// user-list-messages). An unfiltered delta would read the folder's whole
+// history (20,000 older mails cost 20 more pages) and delta accepts no upper
+// bound on receivedDateTime to slice the window by time ("$filter only
+// works with receivedDateTime ge|gt", message-delta.md). So a folder whose
+// first round came back capped keeps that round's deltaLink for change
+// tracking and has the rest of its window listed: the round asks for
+// receivedDateTime desc (the one $orderby delta supports), so when it came
+// in that order only the mail older than its oldest message is listed,
+// otherwise the whole window. A smaller folder costs nothing extra.
+const filteredDeltaCap = 5000
+
+// syncFolder runs one delta round on a folder and stores its delta link. A
+// first (filtered) round that hit the 5,000 cap is completed by listing the
+// window before its delta link is stored, so a failure in between repeats
+// both and no mail of the window is lost.
 func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.Folder, since time.Time, log *slog.Logger) (int, error) {
 	link, n := f.DeltaLink, 0
+	fresh, inRound := link == "", 0 // a first round, filtered by since, and its size
+	var order roundOrder            // of a first round, asked for newest first
 	for {
 		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
@@ -104,7 +130,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
 				return n, err
 			}
-			link = ""
+			link, fresh, inRound, order = "", true, 0, roundOrder{}
 			continue
 		}
 		if err != nil {
@@ -114,11 +140,117 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
 				return n, err
 			}
+			order.see(&page.Messages[i])
 			n++
 		}
+		inRound += len(page.Messages) + len(page.Removed)
 		if page.DeltaLink != "" {
+			if fresh && inRound >= filteredDeltaCap {
+				log.Info("filtered delta round capped at 5,000 messages; listing the backfill window",
+					"folder", f.DisplayName, "since", since)
+				// A round that came newest first holds everything newer than
+				// its oldest message; otherwise the whole window is listed.
+				until, seen := order.rest()
+				m, err := h.listWindow(ctx, mb, f, since, until, seen)
+				n += m
+				if err != nil {
+					return n, err
+				}
+			}
 			return n, h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, page.DeltaLink)
 		}
 		link = page.NextLink
 	}
+}
+
+// listWindow imports every message of a folder received since since,
+// newest first. It pages by receivedDateTime (each next page asks for
+// "le" the oldest time seen, skipping the messages of that instant already
+// imported) rather than by the nextLink's $skip, so a message deleted or
+// moved away during the backfill does not shift another one past a page
+// boundary; only when one instant fills a whole page does it follow the
+// nextLink.
+//
+// With until set it lists [since, until] only, skipping seen: the messages
+// received at until that are already imported.
+func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.Folder, since, until time.Time, seen map[string]bool) (int, error) {
+	if seen == nil {
+		seen = map[string]bool{} // imported messages received at until
+	}
+	link, n := "", 0
+	for {
+		page, err := h.graph.ListReceived(ctx, mb.Address, f.ID, link, since, until)
+		if err != nil {
+			return n, err
+		}
+		for i := range page.Messages {
+			m := &page.Messages[i]
+			if seen[m.ID] {
+				continue
+			}
+			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list"); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if page.NextLink == "" || len(page.Messages) == 0 {
+			return n, nil
+		}
+		first, last := page.Messages[0].ReceivedDateTime, page.Messages[len(page.Messages)-1].ReceivedDateTime
+		if first == nil || last == nil || first.Equal(*last) {
+			for _, m := range page.Messages {
+				seen[m.ID] = true
+			}
+			link = page.NextLink
+			continue
+		}
+		if !last.Equal(until) {
+			seen = map[string]bool{}
+		}
+		until, link = *last, ""
+		for _, m := range page.Messages {
+			if m.ReceivedDateTime != nil && m.ReceivedDateTime.Equal(until) {
+				seen[m.ID] = true
+			}
+		}
+	}
+}
+
+// roundOrder watches whether a first delta round came newest first, as it
+// was asked to, and remembers its oldest instant and the messages received
+// then. Graph documents the order only by implication ("If you don't include
+// an $orderby expression, the return order isn't guaranteed"), so an
+// unordered round is met by listing the whole window.
+type roundOrder struct {
+	broken bool
+	oldest time.Time
+	atOld  map[string]bool
+}
+
+func (o *roundOrder) see(m *model.Message) {
+	if o.broken {
+		return
+	}
+	if m.ReceivedDateTime == nil {
+		o.broken = true
+		return
+	}
+	t := *m.ReceivedDateTime
+	switch {
+	case o.atOld == nil || t.Before(o.oldest):
+		o.oldest, o.atOld = t, map[string]bool{m.ID: true}
+	case t.Equal(o.oldest):
+		o.atOld[m.ID] = true
+	default:
+		o.broken = true // newer after older: not newest first
+	}
+}
+
+// rest returns the upper bound and the already imported messages at it of
+// what a capped round left to list; zero when the round was not ordered.
+func (o *roundOrder) rest() (time.Time, map[string]bool) {
+	if o.broken || o.atOld == nil {
+		return time.Time{}, nil
+	}
+	return o.oldest, o.atOld
 }

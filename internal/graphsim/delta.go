@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,10 +12,17 @@ import (
 )
 
 // Delta paging defaults: Graph's default page for message delta is 10
-// (UNVERIFIED; graph.md names none); odata.maxpagesize is capped at 1000.
+// (graph.md, Errata); odata.maxpagesize is capped at 1000.
+//
+// filteredDeltaCap: "Applying $filter in a delta query returns only up to
+// 5,000 messages … If you don't include an $orderby expression, the return
+// order isn't guaranteed" (MGD concepts/delta-query-messages.md, graph.md
+// Errata). The first round of a filtered delta therefore holds an arbitrary
+// 5,000 of the matching messages, in arbitrary order.
 const (
 	defaultDeltaPage = 10
 	maxDeltaPage     = 1000
+	filteredDeltaCap = 5000
 )
 
 // deltaParams are the options of the initial call, kept for the whole
@@ -24,9 +32,16 @@ type deltaParams struct {
 	q                query
 	since            time.Time // $filter=receivedDateTime ge|gt since
 	strict           bool      // gt rather than ge
+	top              int       // $top: the most items of the first round (0 = all)
+	newestFirst      bool      // $orderby=receivedDateTime desc (the only order delta supports)
+	until            time.Time // list only: receivedDateTime le|lt until
+	untilStrict      bool      // lt rather than le
 }
 
 func (p *deltaParams) matches(m *message) bool {
+	if !p.until.IsZero() && (m.received.After(p.until) || p.untilStrict && m.received.Equal(p.until)) {
+		return false
+	}
 	if p.since.IsZero() {
 		return true
 	}
@@ -42,6 +57,7 @@ type deltaRound struct {
 	items     []deltaItem
 	watermark uint64 // the change counter when the round started
 	pageSize  int
+	issued    time.Time // when the round started (Faults.DeltaTokenTTLSeconds)
 }
 
 type deltaItem struct {
@@ -53,6 +69,7 @@ type deltaItem struct {
 type deltaState struct {
 	params    deltaParams
 	watermark uint64
+	issued    time.Time // when the deltaLink was given out
 }
 
 var deltaFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt)\s+(\S+)\s*$`)
@@ -61,10 +78,9 @@ var deltaFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt)\s+(\S
 func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 	u := s.user(r.PathValue("uid"))
 	v := r.URL.Query()
+	// Prefer: odata.maxpagesize sets the page size; $top caps the whole
+	// round, it is no page size (graph.md, Errata).
 	pageSize := maxPageSize(r)
-	if top, err := strconv.Atoi(first(v, "$top")); err == nil && top > 0 && pageSize == 0 {
-		pageSize = top
-	}
 
 	s.mu.Lock()
 	f := u.folder(r.PathValue("fid"))
@@ -82,7 +98,7 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		pos, _ = strconv.Atoi(p)
 	case first(v, "$deltatoken") != "":
 		st := s.tenant.states[first(v, "$deltatoken")]
-		if st == nil || st.params.userID != u.ID || st.params.folderID != f.ID {
+		if st == nil || st.params.userID != u.ID || st.params.folderID != f.ID || s.expired(st.issued) {
 			s.mu.Unlock()
 			s.syncStateNotFound(w, r)
 			return
@@ -103,10 +119,26 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 			}
 			p.strict = strings.EqualFold(m[1], "gt")
 		}
+		if top, err := strconv.Atoi(first(v, "$top")); err == nil && top > 0 {
+			p.top = top
+		}
+		// "$orderby only supports receivedDateTime desc" (message-delta.md).
+		switch ob := strings.ToLower(strings.Join(strings.Fields(first(v, "$orderby")), " ")); ob {
+		case "":
+		case "receiveddatetime desc":
+			p.newestFirst = true
+		default:
+			s.mu.Unlock()
+			s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The $orderby of a message delta supports only receivedDateTime desc.")
+			return
+		}
 		roundID = s.tenant.startRound(f, p, 0, pageSize)
 	}
 	rd := s.tenant.rounds[roundID]
-	if rd == nil || rd.params.userID != u.ID || rd.params.folderID != f.ID || pos > len(rd.items) {
+	if rd != nil && rd.issued.IsZero() {
+		rd.issued = s.now()
+	}
+	if rd == nil || rd.params.userID != u.ID || rd.params.folderID != f.ID || pos > len(rd.items) || s.expired(rd.issued) {
 		s.mu.Unlock()
 		s.syncStateNotFound(w, r)
 		return
@@ -132,7 +164,7 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 		out["@odata.nextLink"] = link + "$skiptoken=" + url.QueryEscape(roundID+"."+strconv.Itoa(end))
 	} else {
 		tok := randB64(24)
-		s.tenant.states[tok] = &deltaState{params: rd.params, watermark: rd.watermark}
+		s.tenant.states[tok] = &deltaState{params: rd.params, watermark: rd.watermark, issued: s.now()}
 		delete(s.tenant.rounds, roundID)
 		out["@odata.deltaLink"] = link + "$deltatoken=" + url.QueryEscape(tok)
 	}
@@ -155,6 +187,21 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 		}
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].seq < msgs[j].seq })
+	switch {
+	case watermark == 0 && p.newestFirst:
+		// Ordered: newest first, so a capped round is the newest 5,000.
+		sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].received.After(msgs[j].received) })
+		if !p.since.IsZero() {
+			msgs = msgs[:min(len(msgs), filteredDeltaCap)]
+		}
+	case watermark == 0 && !p.since.IsZero():
+		// A filtered first round without $orderby: an arbitrary 5,000, unordered.
+		rand.Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
+		msgs = msgs[:min(len(msgs), filteredDeltaCap)]
+	}
+	if watermark == 0 && p.top > 0 {
+		msgs = msgs[:min(len(msgs), p.top)]
+	}
 	rd.items = make([]deltaItem, 0, len(msgs))
 	if watermark > 0 {
 		for _, ts := range f.tombstones {
@@ -171,8 +218,15 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 	return id
 }
 
+// expired reports whether delta state issued at issued has outlived
+// Faults.DeltaTokenTTLSeconds on the simulator's clock.
+func (s *Server) expired(issued time.Time) bool {
+	ttl := s.faults.Load().DeltaTokenTTLSeconds
+	return ttl > 0 && s.now().Sub(issued) > time.Duration(ttl)*time.Second
+}
+
 func (s *Server) syncStateNotFound(w http.ResponseWriter, r *http.Request) {
-	s.graphError(w, r, http.StatusGone, "syncStateNotFound", "The sync state generation is not found. Resync is required.")
+	s.graphError(w, r, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Resync is required.")
 }
 
 // ExpireDeltaTokens invalidates every delta and skip token (of one mailbox

@@ -35,11 +35,14 @@
 //	GET /users/{u}/mailFolders                               children of msgfolderroot
 //	GET /users/{u}/mailFolders/{id|wellKnownName}
 //	GET /users/{u}/mailFolders/{f}/childFolders[?includeHiddenFolders=true]
-//	GET /users/{u}[/mailFolders/{f}]/messages                $top (10, ≤1000), $skip, $select
+//	GET /users/{u}[/mailFolders/{f}]/messages                $top (10, ≤1000), $skip, $select, $expand,
+//	                                                         $filter=receivedDateTime ge|gt T, $orderby=receivedDateTime [asc|desc]
 //	GET /users/{u}[/mailFolders/{f}]/messages/{id}           $select, $expand=singleValueExtendedProperties($filter=id eq '…')
 //	GET /users/{u}[/mailFolders/{f}]/messages/{id}/$value    MIME
 //	GET …/messages/{id}/attachments[/{aid}[/$value]]
-//	GET /users/{u}/mailFolders/{f}/messages/delta            also delta(); $filter=receivedDateTime ge|gt T, $select, $top,
+//	GET /users/{u}/mailFolders/{f}/messages/delta            also delta(); $filter=receivedDateTime ge|gt T (first round:
+//	                                                         at most 5,000, unordered unless $orderby=receivedDateTime desc), $select, $expand,
+//	                                                         $top (caps the round),
 //	                                                         Prefer: odata.maxpagesize=N (default 10, max 1000)
 //	POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, POST /subscriptions/{id}/reauthorize
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
@@ -89,7 +92,7 @@
 //	POST   /_sim/secrets             {"add":{"secretText","displayName","startDateTime","endDateTime"},"expire":ref,"remove":ref}
 //	                                  (ref = keyId, secret text or display name) → 200 {"secrets":[…]}
 //	POST   /_sim/clock               {"advance":"90m"|"7d"|"1d12h"} → 200 {"now"}
-//	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 syncStateNotFound
+//	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
 //	                                  duplicates, lifecycleDelivered, lifecycleFailed}, requests {graph, byStatus},
@@ -123,6 +126,7 @@
 //	retryAfterSeconds       Retry-After of 429s (default 1)
 //	retryAfter              Retry-After of 429s verbatim, e.g. "2.128" as Graph sends it (wins)
 //	allowedMailboxes        access policy: others get 403 ErrorAccessDenied (empty = all)
+//	deltaTokenTtlSeconds    nextLinks and deltaLinks older than this (simulated clock) answer 410 SyncStateNotFound
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first
 //	dropNotifications       drop the next N notifications (-1 = all)

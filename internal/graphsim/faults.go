@@ -31,6 +31,10 @@ type Faults struct {
 	// any other mailbox (by ID, mail or UPN) get 403 ErrorAccessDenied.
 	// Empty = every mailbox is allowed.
 	AllowedMailboxes []string `json:"allowedMailboxes"`
+	// DeltaTokenTTLSeconds expires delta state on the simulator's clock:
+	// a nextLink or deltaLink older than this answers 410 SyncStateNotFound,
+	// as Graph's do (stale nextLinks too; graph.md Errata). 0 = never.
+	DeltaTokenTTLSeconds int `json:"deltaTokenTtlSeconds"`
 	// DuplicateNotifications sends every notification POST this many times
 	// (0 or 1 = once).
 	DuplicateNotifications int `json:"duplicateNotifications"`

@@ -273,7 +273,9 @@ func (s *Server) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleListMessages lists a folder's (or the mailbox's) messages, newest
-// first, honouring $top (default 10, max 1000), $skip and $select.
+// first, honouring $top (default 10, max 1000), $skip, $select, $expand,
+// $filter=receivedDateTime ge|gt … and $orderby=receivedDateTime [asc|desc].
+// Unlike a filtered delta, a filtered list has no 5,000 cap.
 func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	u := s.user(r.PathValue("uid"))
 	v := r.URL.Query()
@@ -287,6 +289,20 @@ func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	}
 	top = min(top, 1000)
 	skip, _ := strconv.Atoi(first(v, "$skip"))
+	p, ok := parseListFilter(first(v, "$filter"))
+	if !ok {
+		s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+		return
+	}
+	asc := false
+	switch ob := strings.ToLower(strings.Join(strings.Fields(first(v, "$orderby")), " ")); ob {
+	case "", "receiveddatetime desc":
+	case "receiveddatetime", "receiveddatetime asc":
+		asc = true
+	default:
+		s.graphError(w, r, http.StatusBadRequest, "ErrorInvalidProperty", "The $orderby expression is not supported by the simulator.")
+		return
+	}
 	s.mu.RLock()
 	var msgs []*message
 	if fid := r.PathValue("fid"); fid != "" {
@@ -297,21 +313,25 @@ func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, m := range f.msgs {
-			msgs = append(msgs, m)
+			if p.matches(m) {
+				msgs = append(msgs, m)
+			}
 		}
 	} else {
 		for _, f := range u.folders {
 			for _, m := range f.msgs {
-				msgs = append(msgs, m)
+				if p.matches(m) {
+					msgs = append(msgs, m)
+				}
 			}
 		}
 	}
 	s.mu.RUnlock()
 	sort.Slice(msgs, func(i, j int) bool {
 		if !msgs[i].received.Equal(msgs[j].received) {
-			return msgs[i].received.After(msgs[j].received)
+			return msgs[i].received.After(msgs[j].received) != asc
 		}
-		return msgs[i].seq > msgs[j].seq
+		return (msgs[i].seq > msgs[j].seq) != asc
 	})
 	out := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users('" + u.ID + "')/messages"}
 	var page []any
@@ -365,4 +385,33 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+var listFilterRE = regexp.MustCompile(`(?i)^\s*receivedDateTime\s+(ge|gt|le|lt)\s+(\S+)\s*$`)
+
+// parseListFilter parses the $filter of a message list the simulator
+// understands: receivedDateTime compared with ge, gt, le or lt, clauses
+// joined by "and".
+func parseListFilter(flt string) (deltaParams, bool) {
+	var p deltaParams
+	if strings.TrimSpace(flt) == "" {
+		return p, true
+	}
+	for _, c := range regexp.MustCompile(`(?i)\s+and\s+`).Split(flt, -1) {
+		m := listFilterRE.FindStringSubmatch(c)
+		if m == nil {
+			return p, false
+		}
+		t, err := time.Parse(time.RFC3339, m[2])
+		if err != nil {
+			return p, false
+		}
+		switch strings.ToLower(m[1]) {
+		case "ge", "gt":
+			p.since, p.strict = t, strings.EqualFold(m[1], "gt")
+		default:
+			p.until, p.untilStrict = t, strings.EqualFold(m[1], "lt")
+		}
+	}
+	return p, true
 }
