@@ -276,15 +276,7 @@ func TestDeleteKeepsActivitiesAndLogsTheChange(t *testing.T) {
 		// On PostgreSQL a change is shown once every transaction that began
 		// before it has ended — in the whole cluster, which other tests share:
 		// wait (bounded) until the activity's and the three deletes' changes are final.
-		var changes []store.Change
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if changes, err = st.Changes(ctx, store.Cursor{}, 100); err != nil {
-				t.Fatal(err)
-			}
-			if len(changes) >= 4 || time.Now().After(deadline) {
-				break
-			}
-		}
+		changes := storetest.AwaitChanges(t, st.Changes, store.Cursor{}, 4)
 		var kinds []string
 		for _, c := range changes {
 			kinds = append(kinds, fmt.Sprintf("%s %d", c.Kind, c.ActivityID))

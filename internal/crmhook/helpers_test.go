@@ -21,6 +21,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/testenv"
 )
 
@@ -256,26 +257,15 @@ func startWorker(t testing.TB, opt asynq.RedisClientOpt, svc *crmhook.Service, r
 	return srv.Shutdown
 }
 
-// awaitChanges waits until n changes after the cursor are final and
-// returns them. On PostgreSQL a change becomes readable only once every
-// transaction older than its own has ended, on the whole server (which
-// other tests share), so it can take a moment.
+// awaitChanges waits until n changes after the cursor are final
+// (storetest.AwaitChanges) and returns them; more or fewer fail the test.
 func awaitChanges(t testing.TB, st *store.Store, after store.Cursor, n int) []store.Change {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for {
-		changes, err := st.Changes(context.Background(), after, n+10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(changes) == n {
-			return changes
-		}
-		if len(changes) > n || time.Now().After(deadline) {
-			t.Fatalf("%d changes after %+v; want %d", len(changes), after, n)
-		}
-		time.Sleep(5 * time.Millisecond) // nothing signals that the horizon moved
+	changes := storetest.AwaitChanges(t, st.Changes, after, n)
+	if len(changes) != n {
+		t.Fatalf("%d changes after %+v; want %d", len(changes), after, n)
 	}
+	return changes
 }
 
 // redisOpt is the package's Redis database, emptied for the test.

@@ -250,28 +250,15 @@ func TestChangeLogUnderConcurrentWriters(t *testing.T) {
 	})
 }
 
-type readChanges func(context.Context, store.Cursor, int) ([]store.Change, error)
-
-// awaitChanges reads the log after the cursor until it holds at least n
-// changes. On PostgreSQL the reader stops at the oldest transaction still
-// open on the server, and other packages' tests share the server: their
-// transactions may hold the horizon back for a moment.
-func awaitChanges(t *testing.T, read readChanges, after store.Cursor, n int) []store.Change {
+// awaitChanges waits for at least n changes after the cursor and fails the
+// test when they do not come.
+func awaitChanges(t *testing.T, read storetest.ChangeReader, after store.Cursor, n int) []store.Change {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		page, err := read(context.Background(), after, 10_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) >= n || time.Now().After(deadline) {
-			if len(page) < n {
-				t.Fatalf("the change log shows %d changes after %+v; want %d", len(page), after, n)
-			}
-			return page
-		}
-		time.Sleep(10 * time.Millisecond) // polling: the horizon moves without an event to wait on
+	page := storetest.AwaitChanges(t, read, after, n)
+	if len(page) < n {
+		t.Fatalf("the change log shows %d changes after %+v; want %d", len(page), after, n)
 	}
+	return page
 }
 
 // seedActivity imports the sample CRM and stores one activity.

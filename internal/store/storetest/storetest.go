@@ -104,3 +104,27 @@ func CreatePostgresDB(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// ChangeReader reads the change log: store.Store.Changes, or a variant.
+type ChangeReader func(ctx context.Context, after store.Cursor, limit int) ([]store.Change, error)
+
+// AwaitChanges reads the change log after the cursor until it holds at
+// least n changes or a minute has passed, and returns the last read; the
+// caller asserts on it. On PostgreSQL a change becomes readable once every
+// write transaction older than its own has ended on the whole server, and
+// other packages' tests share the server, so one read is not enough.
+// Nothing signals that moment, hence the polling.
+func AwaitChanges(t testing.TB, read ChangeReader, after store.Cursor, n int) []store.Change {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		page, err := read(context.Background(), after, 10_000)
+		if err != nil {
+			t.Fatalf("storetest: reading the change log: %v", err)
+		}
+		if len(page) >= n || time.Now().After(deadline) {
+			return page
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
