@@ -164,13 +164,13 @@ func (s *Store) feedActivities(ctx context.Context, ids []int64) ([]FeedActivity
 // selectIn runs a query with one "IN (?)" list of IDs and appends the rows
 // to dest. PostgreSQL gets the IDs as one array parameter (= ANY), which
 // costs far less than a thousand bound parameters; SQLite gets them in
-// chunks below its limit on bound parameters.
+// chunks of inChunk, below its limit on bound parameters.
 func selectIn[T any](ctx context.Context, s *Store, dest *[]T, query string, ids []int64) error {
 	if s.dialect == Postgres {
 		q := strings.Replace(query, "IN (?)", "= ANY(?)", 1)
 		return s.db.SelectContext(ctx, dest, s.q(q), ids)
 	}
-	for part := range slices.Chunk(ids, 500) {
+	for part := range slices.Chunk(ids, inChunk) {
 		q, args, err := sqlx.In(query, part)
 		if err != nil {
 			return err
