@@ -120,9 +120,32 @@ func Classify(status int, code, message string) error {
 		return ErrSyncStateLost
 	case status == 429 || (status == 503 && code == "ApplicationThrottled"):
 		return ErrThrottled
+	case isValidationTimeout(status, code, message):
+		// Our notification URL was slow, not the request wrong: the same
+		// request can succeed later (see ValidationTimedOut).
+		return ErrTransient
 	case status >= 500 || status == 0 || status == 408:
 		return ErrTransient
 	default:
 		return ErrInvalid
 	}
+}
+
+// validationTimeoutMessage is how Graph says that the notification URL did
+// not answer its validation request within 10 seconds: 400 InvalidRequest
+// "Subscription validation request timed out." (an observed response,
+// microsoftgraph/nodejs-webhooks-sample#350; Microsoft documents the 10 s
+// but not the body). A wrong answer is 400 ValidationError instead.
+const validationTimeoutMessage = "Subscription validation request timed out"
+
+func isValidationTimeout(status int, code, message string) bool {
+	return status == 400 && strings.EqualFold(code, "InvalidRequest") && strings.Contains(message, validationTimeoutMessage)
+}
+
+// ValidationTimedOut reports whether err is Graph refusing a subscription
+// because the connector's notification URL did not answer the validation
+// request in time (its kind is ErrTransient: a later attempt may succeed).
+func ValidationTimedOut(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && isValidationTimeout(e.Status, e.Code, e.Message)
 }

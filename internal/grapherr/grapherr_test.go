@@ -3,6 +3,7 @@ package grapherr
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -61,6 +62,21 @@ func TestClassifyGraphBodies(t *testing.T) {
 	code, msg = fixture("error-429-toomanyrequests.json")
 	if got := Classify(429, code, msg); got != ErrThrottled {
 		t.Errorf("429 (%s %q): %v", code, msg, got)
+	}
+	// The validation handshake not answered in time (observed body): a
+	// transient failure of our endpoint, told apart from a wrong answer.
+	code, msg = fixture("observed-error-400-subscription-validation-timeout.json")
+	if got := Classify(400, code, msg); got != ErrTransient {
+		t.Errorf("validation timeout (%s %q): %v, want transient", code, msg, got)
+	}
+	timeout := &Error{Kind: Classify(400, code, msg), Op: "create subscription", Status: 400, Code: code, Message: msg}
+	if !ValidationTimedOut(fmt.Errorf("wrapped: %w", timeout)) {
+		t.Errorf("ValidationTimedOut(%v) = false", timeout)
+	}
+	failed := &Error{Kind: ErrInvalid, Op: "create subscription", Status: 400, Code: "ValidationError",
+		Message: "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."}
+	if ValidationTimedOut(failed) || Classify(400, failed.Code, failed.Message) != ErrInvalid {
+		t.Errorf("a wrong answer to the validation is no timeout: %v", failed)
 	}
 	for _, tc := range []struct {
 		name, code, message string

@@ -64,10 +64,12 @@
 // ExtensionError, as in Graph). Creation validates notificationUrl and then
 // lifecycleNotificationUrl (POST ?validationToken=…, 200 + the token as the
 // body within Options.ValidationTimeout, default 10 s) else 400
-// ValidationError "Subscription validation request failed…". URLs must be
-// https (http on loopback only with AllowHTTPNotify); expiry more than
-// 10,080 minutes ahead or in the past is 400, less than 45 minutes is raised
-// to 45; clientState ≤ 255 characters. A mailbox holds at most 1,000
+// ValidationError "Subscription validation request failed…"; no answer in
+// time is 400 InvalidRequest "Subscription validation request timed out.".
+// URLs must be https (http on loopback only with AllowHTTPNotify); expiry
+// more than 10,070 minutes ahead (the live service's ceiling, below the
+// documented 10,080) or in the past is 400 ExtensionError, less than 45
+// minutes is raised to 45; clientState ≤ 128 characters, else 400. A mailbox holds at most 1,000
 // subscriptions of all apps; the next is 403 ExtensionError "…Maximum number
 // of subscriptions has been reached]". Subscriptions past their expiry (by
 // the simulated clock) are removed. Notifications ("created" for new

@@ -14,11 +14,15 @@ import (
 	"time"
 )
 
-// Subscription limits for Outlook messages (graph.md §1.1, §1.2).
+// Subscription limits for Outlook messages (reference/graph.md §1.1, §1.2
+// and Errata). The documented lifetime is 10,080 minutes, but the live
+// service refuses anything past 10,070 ("Subscription expiration can only be
+// 10070 minutes in the future."). A clientState may have at most 128
+// characters on creation (the 255 of the notification's copy does not apply).
 const (
-	maxSubscriptionMinutes = 10080
+	maxSubscriptionMinutes = 10070
 	minSubscriptionMinutes = 45
-	maxClientState         = 255
+	maxClientState         = 128
 )
 
 // subscription is a change-notification subscription.
@@ -133,6 +137,13 @@ func (s *Server) checkURL(field, raw string) error {
 	return badRequest("ValidationError", "The %s must be https: %q.", field, raw)
 }
 
+// errValidationTimeout is Graph's answer when the notification URL does
+// not answer the validation request within 10 seconds
+// (Options.ValidationTimeout): 400 InvalidRequest, not the ValidationError
+// of a wrong answer (testdata/graph-real/observed-error-400-subscription-
+// validation-timeout.json, microsoftgraph/nodejs-webhooks-sample#350).
+var errValidationTimeout = badRequest("InvalidRequest", "Subscription validation request timed out.")
+
 // validateEndpoint runs Graph's validation handshake against raw.
 func (s *Server) validateEndpoint(ctx context.Context, raw string) error {
 	token := "Validation: Testing client application reachability for subscription Request-Id: " + newGUID()
@@ -152,14 +163,19 @@ func (s *Server) validateEndpoint(ctx context.Context, raw string) error {
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := s.opts.NotifyClient.Do(req)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail("The validation request to %s timed out.", raw)
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return errValidationTimeout
 		}
 		return fail("%v", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return errValidationTimeout
+		}
 		return fail("%v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -199,7 +215,9 @@ func (s *Server) createSubscription(r *http.Request) (*subscription, error) {
 		}
 	}
 	if len(req.ClientState) > maxClientState {
-		return nil, badRequest("InvalidRequest", "clientState cannot be longer than %d characters.", maxClientState)
+		// Graph documents the limit (subscription resource type: "maximum
+		// length is 128 characters") but not the wording of its refusal.
+		return nil, badRequest("InvalidRequest", "The clientState value exceeds the maximum length of %d characters.", maxClientState)
 	}
 	if err := s.checkURL("notificationUrl", req.NotificationURL); err != nil {
 		return nil, err

@@ -59,15 +59,25 @@ func TestSubscriptionHandshake(t *testing.T) {
 		t.Errorf("subscription = %v", sub)
 	}
 
-	for _, mode := range []string{"fail", "wrong", "hang"} {
+	for _, mode := range []string{"fail", "wrong"} {
 		sb.set(func(sb *subscriber) { sb.validation = mode })
 		code, e := s.subscribe(sb, nil)
 		errObj, _ := e["error"].(map[string]any)
-		if code != http.StatusBadRequest || !strings.HasPrefix(errObj["message"].(string), "Subscription validation request failed") {
+		if code != http.StatusBadRequest || errObj["code"] != "ValidationError" || !strings.HasPrefix(errObj["message"].(string), "Subscription validation request failed") {
 			t.Errorf("%s: %d %v", mode, code, e)
 		}
 		<-sb.validations
 	}
+	// No answer in time is another error than a wrong answer: 400
+	// InvalidRequest, as the service answered it (observed body in
+	// testdata/graph-real).
+	sb.set(func(sb *subscriber) { sb.validation = "hang" })
+	code, e := s.subscribe(sb, nil)
+	errObj, _ := e["error"].(map[string]any)
+	if code != http.StatusBadRequest || errObj["code"] != "InvalidRequest" || errObj["message"] != "Subscription validation request timed out." {
+		t.Errorf("hang: %d %v", code, e)
+	}
+	<-sb.validations
 	sb.set(func(sb *subscriber) { sb.validation = "ok" })
 	_, _, list := s.graph("GET", "/subscriptions", nil)
 	if n := len(list["value"].([]any)); n != 1 {
@@ -85,10 +95,13 @@ func TestSubscriptionLimits(t *testing.T) {
 		code int
 	}{
 		{"past", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(-time.Minute)) }, 400},
-		{"over max", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10081 * time.Minute)) }, 400},
-		{"at max", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10079 * time.Minute)) }, 201},
+		// The live ceiling is 10,070 minutes, not the documented 10,080.
+		{"over max", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10071 * time.Minute)) }, 400},
+		{"documented max", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10079 * time.Minute)) }, 400},
+		{"at max", func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10069 * time.Minute)) }, 201},
 		{"http", func(b map[string]any) { b["notificationUrl"] = "http://127.0.0.1:1/x" }, 400},
-		{"client state", func(b map[string]any) { b["clientState"] = strings.Repeat("x", 256) }, 400},
+		{"client state", func(b map[string]any) { b["clientState"] = strings.Repeat("x", 129) }, 400},
+		{"client state at max", func(b map[string]any) { b["clientState"] = strings.Repeat("x", 128) }, 201},
 		{"bad resource", func(b map[string]any) { b["resource"] = "/me/messages" }, 400},
 		{"folder by name", func(b map[string]any) { b["resource"] = "/users/" + mailbox + "/mailFolders/Kunden/messages" }, 400},
 		{"inbox", func(b map[string]any) { b["resource"] = "/users/" + mailbox + "/mailFolders('inbox')/messages" }, 201},
@@ -99,8 +112,12 @@ func TestSubscriptionLimits(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d", c.name, code, out, c.code)
 		}
 	}
+	code, out := s.subscribe(sb, func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(10071 * time.Minute)) })
+	if e, _ := out["error"].(map[string]any); code != 400 || e["code"] != "ExtensionError" || e["message"] != "Subscription expiration can only be 10070 minutes in the future." {
+		t.Errorf("over the ceiling: %d %v", code, out)
+	}
 	// Under 45 minutes is raised to 45.
-	code, out := s.subscribe(sb, func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(5 * time.Minute)) })
+	code, out = s.subscribe(sb, func(b map[string]any) { b["expirationDateTime"] = formatSubTime(now.Add(5 * time.Minute)) })
 	exp, _ := time.Parse(time.RFC3339, out["expirationDateTime"].(string))
 	if code != 201 || exp.Sub(now) < 44*time.Minute {
 		t.Errorf("short expiry: %d %v", code, out)
@@ -142,7 +159,7 @@ func TestSubscriptionLifecycleOps(t *testing.T) {
 	_, sub := s.subscribe(sb, nil)
 	id := sub["id"].(string)
 
-	newExp := formatSubTime(s.Now().Add(7 * 24 * time.Hour).Add(-time.Minute))
+	newExp := formatSubTime(s.Now().Add(10069 * time.Minute)) // under the live ceiling of 10,070
 	code, _, renewed := s.graph("PATCH", "/subscriptions/"+id, map[string]any{"expirationDateTime": newExp})
 	if code != http.StatusOK || renewed["expirationDateTime"] != newExp {
 		t.Errorf("renew: %d %v", code, renewed)
