@@ -77,7 +77,8 @@ type Deps struct {
 	Log       *slog.Logger
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
-	// SubscriptionLifetime (default 6.5 days; Graph allows 7 for mail),
+	// SubscriptionLifetime (default 6.5 days; at most MaxSubscriptionLifetime,
+	// as Graph refuses more than 10,070 minutes for mail),
 	// RenewBefore (default 24 h) and SweepEvery (default 30 min) tune the
 	// subscription and safety-net sync schedule.
 	SubscriptionLifetime time.Duration
@@ -146,6 +147,9 @@ func withDefaults(d Deps) Deps {
 	if d.SubscriptionLifetime == 0 {
 		d.SubscriptionLifetime = 156 * time.Hour
 	}
+	if d.SubscriptionLifetime > MaxSubscriptionLifetime {
+		d.SubscriptionLifetime = MaxSubscriptionLifetime // Graph refuses longer ones
+	}
 	if d.RenewBefore == 0 {
 		d.RenewBefore = 24 * time.Hour
 	}
@@ -176,7 +180,7 @@ func NewHandlers(d Deps) *Handlers {
 	fs := newFolders(d.Store, d.Graph)
 	imp := &importer{st: d.Store, folders: fs, rules: rules, filing: filing, metrics: d.Metrics}
 	subs := &subscriber{st: d.Store, graph: d.Graph, enqueuer: d.Enqueuer, keys: d.Keys, publicURL: d.PublicURL,
-		now: d.Now, lifetime: d.SubscriptionLifetime}
+		now: d.Now, lifetime: d.SubscriptionLifetime, metrics: d.Metrics}
 	return &Handlers{
 		Message: &MessageHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, subscriptions: gate,
 			touched: newTTLCache[string, bool](touchEvery), importer: imp, log: d.Log},

@@ -107,6 +107,44 @@ type subscriber struct {
 	publicURL string
 	now       func() time.Time
 	lifetime  time.Duration
+	metrics   *metrics.Metrics // nil: not counted
+}
+
+// MaxSubscriptionLifetime is the longest subscription the connector asks
+// Graph for. Graph documents 10,080 minutes for mail, but the live service
+// refuses more than 10,070 ("Subscription expiration can only be 10070
+// minutes in the future.", reference/graph.md, Errata); ten minutes less
+// leave room for a clock that runs ahead of Microsoft's.
+const MaxSubscriptionLifetime = 10060 * time.Minute
+
+// failure counts a failed creation or renewal by its cause and returns
+// what is recorded on the subscription. A validation timeout (Graph waits
+// 10 s for the notification URL) is a problem of the connector's public
+// endpoint, not of Graph or the mailbox, so it is logged with the URL to
+// check.
+func (s *subscriber) failure(op, notificationURL string, err error, log *slog.Logger) string {
+	reason, msg := "other", err.Error()
+	switch {
+	case grapherr.ValidationTimedOut(err):
+		reason = "validation_timeout"
+		msg = "the notification URL " + notificationURL + " did not answer Graph's validation request within 10 seconds: " + msg
+		log.Error("notification URL did not answer Graph's validation request in time; check that it is reachable from the internet over HTTPS, without a login page or firewall challenge, and answers within seconds",
+			"operation", op, "url", notificationURL, slog.Any("error", err))
+	case errors.Is(err, grapherr.ErrAccessDenied):
+		reason = "access_denied"
+	case errors.Is(err, grapherr.ErrForbidden):
+		reason = "forbidden"
+	case errors.Is(err, grapherr.ErrThrottled):
+		reason = "throttled"
+	case errors.Is(err, grapherr.ErrInvalid):
+		reason = "refused"
+	case errors.Is(err, grapherr.ErrAuth):
+		reason = "auth"
+	}
+	if s.metrics != nil {
+		s.metrics.SubscriptionFailures.WithLabelValues(reason).Inc()
+	}
+	return msg
 }
 
 // subscribe creates a subscription (Graph runs the validation handshake
@@ -122,7 +160,7 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 		ExpiresAt:                s.now().Add(s.lifetime),
 	})
 	if err != nil {
-		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
+		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, s.failure("create", base+"/graph/notifications", err, log)); ferr != nil {
 			return ferr
 		}
 		if errors.Is(err, grapherr.ErrAccessDenied) {
@@ -161,7 +199,8 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 		return h.subscriber.subscribe(ctx, mb, "recreated", log)
 	}
 	if err != nil {
-		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
+		url := strings.TrimRight(h.subscriber.publicURL, "/") + "/graph/notifications"
+		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, h.subscriber.failure("renew", url, err, log)); ferr != nil {
 			return ferr
 		}
 		return fmt.Errorf("renewing subscription: %w", err)

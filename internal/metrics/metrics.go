@@ -82,6 +82,11 @@ type Metrics struct {
 	// expires, by the employee ID of the mailbox (never its address: the
 	// metrics must not list the mailboxes). Set it with SetSubscriptionExpiry.
 	SubscriptionExpiry *prometheus.GaugeVec
+	// SubscriptionFailures counts failed creations and renewals of Graph
+	// subscriptions, by cause (validation_timeout: the notification URL did
+	// not answer Graph's validation within 10 s; access_denied, forbidden,
+	// throttled, refused, auth, other).
+	SubscriptionFailures *prometheus.CounterVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
 	// DocumentsGuarded counts attachments renamed or left out by the filing
@@ -152,6 +157,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
 		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.",
 	}, []string{"employee"})
+	m.SubscriptionFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "subscription", Name: "failures_total",
+		Help: "Failed creations and renewals of Graph subscriptions, by cause (validation_timeout: the notification URL did not answer Graph's validation within 10 s).",
+	}, []string{"reason"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
@@ -168,7 +177,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
-		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SubscriptionFailures, m.SecretDaysLeft,
 		m.DocumentsGuarded,
 		m.CRMWebhookDeliveries,
 	)
