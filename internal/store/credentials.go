@@ -8,12 +8,24 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// Credential is a stored Entra app credential. The client secret itself is
-// only in SecretSealed (see internal/secret); nothing here prints it.
+// Kinds of credential.
+const (
+	// CredentialSecret: a client secret; SecretHint is its first characters.
+	CredentialSecret = "secret"
+	// CredentialCertificate: a certificate; SecretSealed holds the
+	// certificate and its private key (PEM), SecretHint the certificate's
+	// SHA-1 thumbprint as Entra shows it, ExpiresAt its NotAfter.
+	CredentialCertificate = "certificate"
+)
+
+// Credential is a stored Entra app credential. The client secret or the
+// certificate's private key is only in SecretSealed (see internal/secret);
+// nothing here prints it.
 type Credential struct {
 	ID           int64      `db:"id" json:"id"`
 	TenantID     string     `db:"tenant_id" json:"tenant_id"`
 	ClientID     string     `db:"client_id" json:"client_id"`
+	Kind         string     `db:"kind" json:"kind"` // CredentialSecret or CredentialCertificate
 	SecretSealed string     `db:"secret_sealed" json:"-"`
 	SecretHint   string     `db:"secret_hint" json:"secret_hint"`
 	ExpiresAt    *time.Time `db:"expires_at" json:"expires_at,omitempty"`
@@ -29,10 +41,20 @@ func SecretContext(tenantID, clientID string) string {
 	return "credentials:" + tenantID + "/" + clientID
 }
 
-// AddCredential stores a credential. With replace, every other credential
+// IsCertificate reports whether the credential is a certificate.
+func (c Credential) IsCertificate() bool { return c.Kind == CredentialCertificate }
+
+// AddCredential stores a credential (a client secret unless Kind says
+// otherwise). With replace, every other credential
 // is deactivated (credentials set); without, the old ones stay usable until
 // they fail or are removed (credentials rotate).
 func (s *Store) AddCredential(ctx context.Context, c Credential, replace bool) (int64, error) {
+	if c.Kind == "" {
+		c.Kind = CredentialSecret
+	}
+	if c.Kind != CredentialSecret && c.Kind != CredentialCertificate {
+		return 0, fmt.Errorf("store: credential kind %q: %w", c.Kind, ErrInvalid)
+	}
 	var id int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if replace {
@@ -41,9 +63,9 @@ func (s *Store) AddCredential(ctx context.Context, c Credential, replace bool) (
 			}
 		}
 		err := tx.GetContext(ctx, &id, s.q(`
-			INSERT INTO credentials (tenant_id, client_id, secret_sealed, secret_hint, expires_at, active, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			c.TenantID, c.ClientID, c.SecretSealed, c.SecretHint, c.ExpiresAt, true, s.now())
+			INSERT INTO credentials (tenant_id, client_id, kind, secret_sealed, secret_hint, expires_at, active, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			c.TenantID, c.ClientID, c.Kind, c.SecretSealed, c.SecretHint, c.ExpiresAt, true, s.now())
 		if err != nil {
 			return fmt.Errorf("store: adding credential: %w", err)
 		}

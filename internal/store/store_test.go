@@ -316,6 +316,22 @@ func TestCredentials(t *testing.T) {
 		if len(creds) != 1 || creds[0].ID != third {
 			t.Errorf("after set: %+v", creds)
 		}
+		if creds[0].Kind != store.CredentialSecret || creds[0].IsCertificate() {
+			t.Errorf("a credential without kind is a secret: %+v", creds[0])
+		}
+		// A certificate beside the secret (rotation from secret to certificate).
+		cert, err := s.AddCredential(ctx, store.Credential{TenantID: "t2", ClientID: "c2", Kind: store.CredentialCertificate,
+			SecretSealed: "v1:x:pem", SecretHint: "0123456789ABCDEF0123456789ABCDEF01234567", ExpiresAt: &exp}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds, _ = s.ActiveCredentials(ctx)
+		if len(creds) != 2 || creds[0].ID != cert || !creds[0].IsCertificate() || creds[1].IsCertificate() {
+			t.Errorf("after adding a certificate: %+v", creds)
+		}
+		if _, err := s.AddCredential(ctx, store.Credential{TenantID: "t2", ClientID: "c2", Kind: "password", SecretSealed: "v1:x:q"}, false); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("unknown kind: %v, want ErrInvalid", err)
+		}
 	})
 }
 
