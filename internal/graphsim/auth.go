@@ -1,11 +1,14 @@
 package graphsim
 
 import (
+	"crypto"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -102,6 +105,19 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			"The provided value for scope "+r.PostForm.Get("scope")+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 		return
 	}
+	if assertion := r.PostForm.Get("client_assertion"); assertion != "" || r.PostForm.Get("client_assertion_type") != "" {
+		if e := s.checkAssertion(r, assertion); e != nil {
+			s.entraError(w, e.status, e.code, e.aadsts, e.msg)
+			return
+		}
+		s.writeToken(w)
+		return
+	}
+	if secretText == "" {
+		s.entraError(w, http.StatusUnauthorized, "invalid_client", 7000218,
+			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+		return
+	}
 	now := s.now()
 	s.mu.RLock()
 	var match *secret
@@ -122,6 +138,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			"The provided client secret keys for app '"+s.opts.ClientID+"' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.")
 		return
 	}
+	s.writeToken(w)
+}
+
+// writeToken answers a token request with a new access token.
+func (s *Server) writeToken(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store, no-cache")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -215,6 +236,109 @@ func (s *Server) checkBearer(r *http.Request) string {
 	}
 	if time.Now().Unix() > c.Exp {
 		return "Lifetime validation failed, the token is expired."
+	}
+	return ""
+}
+
+// clientAssertionType is the only client_assertion_type Entra accepts.
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// entraErr is a token endpoint refusal (entraError's arguments).
+type entraErr struct {
+	status, aadsts int
+	code, msg      string
+}
+
+// assertionHeader and assertionClaims are the parts of a client assertion
+// that Entra checks (certificate credentials, "Microsoft identity platform
+// application authentication certificate credentials").
+type assertionHeader struct {
+	Alg     string `json:"alg"`
+	X5t     string `json:"x5t"`
+	X5tS256 string `json:"x5t#S256"`
+}
+
+type assertionClaims struct {
+	Aud string      `json:"aud"`
+	Iss string      `json:"iss"`
+	Sub string      `json:"sub"`
+	Exp json.Number `json:"exp"`
+	Nbf json.Number `json:"nbf"`
+	Jti string      `json:"jti"`
+}
+
+// checkAssertion verifies a certificate credential's client assertion as
+// Entra does: the type, a JWT signed (RS256 or PS256) with the key of a
+// certificate registered for the app and named by its x5t or x5t#S256
+// thumbprint, aud the token endpoint, iss and sub the client ID, exp in
+// the future (by the wall clock, which is what MSAL signs with), and the
+// certificate within its registered validity (by the simulated clock, so
+// that tests can let it expire). The wording of the refusals is Entra's as
+// seen in the field (AADSTS700027, 700024, 700021, 50012; GitHub issues
+// keycloak/keycloak#19425, Azure/azure-sdk-for-net#29007,
+// AzureAD/azure-activedirectory-library-for-python#79).
+func (s *Server) checkAssertion(r *http.Request, assertion string) *entraErr {
+	invalid := func(aadsts int, msg string) *entraErr {
+		return &entraErr{http.StatusUnauthorized, aadsts, "invalid_client", msg}
+	}
+	if t := r.PostForm.Get("client_assertion_type"); t != clientAssertionType {
+		return &entraErr{http.StatusBadRequest, 50027, "invalid_request",
+			"The client_assertion_type '" + t + "' is not supported; use '" + clientAssertionType + "'."}
+	}
+	parts := strings.Split(assertion, ".")
+	var hdr assertionHeader
+	var claims assertionClaims
+	hb, err1 := base64.RawURLEncoding.DecodeString(pick(parts, 0))
+	cb, err2 := base64.RawURLEncoding.DecodeString(pick(parts, 1))
+	sig, err3 := base64.RawURLEncoding.DecodeString(pick(parts, 2))
+	if len(parts) != 3 || err1 != nil || err2 != nil || err3 != nil || json.Unmarshal(hb, &hdr) != nil || json.Unmarshal(cb, &claims) != nil {
+		return invalid(50027, "JWT token is invalid or malformed.")
+	}
+	cert, thumb := s.certByThumbprint(hdr.X5t, hdr.X5tS256)
+	keysHint := " Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '" + s.opts.ClientID + "'."
+	if cert == nil {
+		return invalid(700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '"+thumb+"',"+keysHint+"]")
+	}
+	pub, _ := cert.cert.PublicKey.(*rsa.PublicKey)
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	var verr error
+	switch hdr.Alg {
+	case "RS256":
+		verr = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig)
+	case "PS256":
+		verr = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto})
+	default:
+		verr = errors.New("unsupported alg " + hdr.Alg)
+	}
+	found := " Found key 'Start=" + cert.Start.Format("01/02/2006 15:04:05") + ", End=" + cert.End.Format("01/02/2006 15:04:05") + "'"
+	if verr != nil {
+		return invalid(700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '"+thumb+"',"+found+","+keysHint+"]")
+	}
+	if now := s.now(); now.Before(cert.Start) || !now.Before(cert.End) {
+		return invalid(700027, "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '"+thumb+"',"+found+","+keysHint+"]")
+	}
+	if claims.Iss != s.opts.ClientID || claims.Sub != s.opts.ClientID || claims.Iss != r.PostForm.Get("client_id") {
+		return invalid(700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .")
+	}
+	tokenEndpoint := baseURL(r) + "/" + r.PathValue("tenant") + "/oauth2/v2.0/token"
+	if claims.Aud != tokenEndpoint {
+		return invalid(50012, "Client assertion audience claim does not match Realm issuer.")
+	}
+	exp, errExp := claims.Exp.Int64()
+	nbf, errNbf := claims.Nbf.Int64()
+	wall := time.Now().Unix()
+	const skew = 300 // Entra allows five minutes of clock skew
+	if errExp != nil || wall > exp+skew || (errNbf == nil && claims.Nbf != "" && wall+skew < nbf) {
+		return invalid(700024, "Client assertion is not within its valid time range. Current time: "+time.Unix(wall, 0).UTC().Format("2006-01-02T15:04:05.0000000Z")+
+			", expiry time of assertion "+time.Unix(exp, 0).UTC().Format("2006-01-02T15:04:05.0000000Z")+".")
+	}
+	return nil
+}
+
+// pick is parts[i], or "" past its end.
+func pick(parts []string, i int) string {
+	if i < len(parts) {
+		return parts[i]
 	}
 	return ""
 }

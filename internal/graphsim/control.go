@@ -25,6 +25,7 @@ func (s *Server) controlRoutes() {
 	m.HandleFunc("GET /_sim/faults", s.ctlGetFaults)
 	m.HandleFunc("POST /_sim/faults", s.ctlSetFaults)
 	m.HandleFunc("POST /_sim/secrets", s.ctlSecrets)
+	m.HandleFunc("POST /_sim/certificates", s.ctlCertificates)
 	m.HandleFunc("POST /_sim/clock", s.ctlClock)
 	m.HandleFunc("POST /_sim/delta/expire", s.ctlExpireDelta)
 	m.HandleFunc("GET /_sim/state", s.ctlState)

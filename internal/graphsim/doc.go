@@ -24,6 +24,17 @@
 // Wrong secret: 401 invalid_client AADSTS7000215; expired (or not yet
 // valid) secret: 401 invalid_client AADSTS7000222; unknown client: 400
 // unauthorized_client AADSTS700016; unknown tenant: 400 AADSTS90002.
+// Certificate credentials: a client_assertion (client_assertion_type
+// urn:ietf:params:oauth:client-assertion-type:jwt-bearer) is a JWT signed
+// RS256 or PS256 with the key of a certificate registered for the app
+// (AddCertificate, POST /_sim/certificates), named by its x5t (SHA-1) or
+// x5t#S256 thumbprint; aud must be the token endpoint, iss and sub the
+// client ID, exp not past (wall clock, 5 min skew). Unknown certificate or
+// bad signature or a certificate outside its validity (simulated clock):
+// 401 invalid_client AADSTS700027; wrong aud AADSTS50012; iss/sub not the
+// client_id AADSTS700021; expired assertion AADSTS700024; neither secret
+// nor assertion AADSTS7000218.
+//
 // Access tokens are HMAC-signed JWT-shaped strings valid for 3599 s of wall
 // time (not simulated time, so advancing the clock never breaks a token a
 // client has cached). Graph requests without a valid token: 401
@@ -93,6 +104,9 @@
 //	GET    /_sim/faults, POST /_sim/faults   Faults JSON (fields below), merged; {"reset":true,…} starts from none
 //	POST   /_sim/secrets             {"add":{"secretText","displayName","startDateTime","endDateTime"},"expire":ref,"remove":ref}
 //	                                  (ref = keyId, secret text or display name) → 200 {"secrets":[…]}
+//	POST   /_sim/certificates        {"add":{"pem","displayName","startDateTime","endDateTime"},"remove":ref}
+//	                                  (pem: the certificate's public part; ref = keyId, thumbprint or display name)
+//	                                  → 200 {"certificates":[{"keyId","displayName","thumbprint",…}]}
 //	POST   /_sim/clock               {"advance":"90m"|"7d"|"1d12h"} → 200 {"now"}
 //	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,

@@ -102,6 +102,7 @@ type Server struct {
 	notify  *notifier
 
 	tokenKey []byte
+	appCerts appCerts // certificates registered for the app (certs.go)
 	// graphHook, when set (tests), runs inside every Graph request after the
 	// throttling slot was taken.
 	graphHook atomic.Pointer[func(*http.Request)]
