@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -462,5 +463,61 @@ func (l *localLimiter) Acquire(ctx context.Context, key string) (func(), error) 
 		return func() { <-ch }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// A certificate credential: MSAL signs a client assertion with the key, the
+// simulator checks it against the certificate registered for the app, and
+// an unregistered certificate fails with Entra's AADSTS700027 explained,
+// falling back to the next credential as a wrong secret does.
+func TestCertificateCredential(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	ctx := context.Background()
+	certPEM, keyPEM, err := graphsim.NewAppCertificate("exchange-connector", time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sim.AddCertificate(graphsim.CertificateInput{PEM: string(certPEM)}); err != nil {
+		t.Fatal(err)
+	}
+	otherCert, otherKey, err := graphsim.NewAppCertificate("not uploaded", time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	results := map[int64]error{}
+	c := e.client(t, func(cfg *graph.Config) {
+		cfg.Credentials = graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{
+			{ID: 9, Value: string(otherCert) + string(otherKey), Certificate: true},
+			{ID: 5, Value: string(certPEM) + string(keyPEM), Certificate: true}}}
+		cfg.OnCredential = func(id int64, err error) { mu.Lock(); results[id] = err; mu.Unlock() }
+	})
+	id, err := c.CheckToken(ctx)
+	if err != nil || id != 5 {
+		t.Fatalf("CheckToken = %d, %v; want the registered certificate 5", id, err)
+	}
+	if _, err := c.FolderTree(ctx, anna); err != nil {
+		t.Errorf("reading the mailbox with the certificate's token: %v", err)
+	}
+	mu.Lock()
+	ge := kindOf(t, results[9], grapherr.ErrAuth)
+	if ge.AADSTS != "AADSTS700027" || !strings.Contains(ge.Error(), "Certificates & secrets") || results[5] != nil {
+		t.Errorf("reported results: %v", results)
+	}
+	mu.Unlock()
+
+	// A connector holding only the unregistered certificate cannot sign in.
+	only := e.client(t, func(cfg *graph.Config) {
+		cfg.Credentials = graph.Fixed{TenantID: tenantID, ClientID: clientID, Secrets: []graph.Secret{
+			{ID: 9, Value: string(otherCert) + string(otherKey), Certificate: true}}}
+	})
+	_, err = only.FolderTree(ctx, anna)
+	if ge := kindOf(t, err, grapherr.ErrAuth); ge.AADSTS != "AADSTS700027" {
+		t.Errorf("unregistered certificate: %v", ge)
+	}
+	for _, leak := range []string{string(keyPEM), string(otherKey)} {
+		if strings.Contains(fmt.Sprint(results), leak[40:80]) || strings.Contains(err.Error(), leak[40:80]) {
+			t.Error("an error shows the private key")
+		}
 	}
 }

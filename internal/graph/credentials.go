@@ -13,15 +13,19 @@ import (
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 )
 
-// Secret is a stored client secret; ID is the credential's row in the store.
+// Secret is a stored credential; ID is the credential's row in the store.
+// Value is a client secret, or with Certificate a PEM certificate and its
+// RSA private key (see secret.ParseCertificate), with which MSAL signs a
+// client assertion instead of sending a secret.
 type Secret struct {
-	ID    int64
-	Value string
+	ID          int64
+	Value       string
+	Certificate bool
 }
 
 // Credentials are what the client signs in with: an app registration's
-// tenant and client ID and its client secrets, newest first (the first that
-// Entra accepts is used until it stops working).
+// tenant and client ID and its client secrets or certificates, newest first
+// (the first that Entra accepts is used until it stops working).
 type Credentials struct {
 	TenantID string
 	ClientID string
@@ -82,7 +86,7 @@ func (s *signer) current(ctx context.Context) (*tokenSource, Credentials, error)
 	}
 	if creds.TenantID == "" || creds.ClientID == "" || len(creds.Secrets) == 0 {
 		return nil, Credentials{}, &grapherr.Error{Kind: grapherr.ErrAuth, Op: "credentials",
-			Message: "tenant ID, client ID and at least one client secret are required"}
+			Message: "tenant ID, client ID and at least one client secret or certificate are required"}
 	}
 	if sum := fingerprint(creds); s.ts == nil || sum != s.sum {
 		ts, err := newTokenSource(creds, s.authority, s.scope, s.hc, s.onResult)
@@ -117,6 +121,9 @@ func fingerprint(c Credentials) string {
 		h.Write([]byte{0})
 		h.Write([]byte(sec.Value))
 		h.Write([]byte{0})
+		if sec.Certificate {
+			h.Write([]byte("certificate"))
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -35,7 +35,7 @@ func newTokenSource(creds Credentials, authorityURL, scope string, hc *http.Clie
 	authority := strings.TrimRight(authorityURL, "/") + "/" + creds.TenantID
 	ts := &tokenSource{scope: scope, onResult: onResult}
 	for _, s := range creds.Secrets {
-		cred, err := confidential.NewCredFromSecret(s.Value)
+		cred, err := credential(s)
 		if err != nil {
 			return nil, fmt.Errorf("graph: credential %d: %w", s.ID, err)
 		}
@@ -49,6 +49,22 @@ func newTokenSource(creds Credentials, authorityURL, scope string, hc *http.Clie
 		ts.apps = append(ts.apps, credApp{secretID: s.ID, app: app})
 	}
 	return ts, nil
+}
+
+// credential is MSAL's form of a stored secret or certificate. For a
+// certificate MSAL signs a client assertion (PS256, x5t#S256) with the
+// private key; the key never leaves the process.
+func credential(s Secret) (confidential.Credential, error) {
+	if !s.Certificate {
+		return confidential.NewCredFromSecret(s.Value)
+	}
+	certs, key, err := confidential.CertFromPEM([]byte(s.Value), "")
+	if err != nil {
+		// MSAL's messages name the PEM block, never its content.
+		return confidential.Credential{}, &grapherr.Error{Kind: grapherr.ErrAuth, Op: "credentials",
+			Message: "the stored certificate cannot be used: " + err.Error()}
+	}
+	return confidential.NewCredFromCert(certs, key)
 }
 
 // token returns a valid access token (MSAL caches it until shortly before
@@ -148,6 +164,13 @@ func aadstsMeaning(code string) string {
 		return "tenant not found"
 	case "AADSTS7000112":
 		return "the application is disabled"
+	case "AADSTS700027":
+		return "Entra does not accept the certificate: it is not uploaded under the app's Certificates & secrets → Certificates, " +
+			"was removed there, or has expired; upload its public part (the .cer/.pem without the key) and compare the thumbprints"
+	case "AADSTS700024":
+		return "the signed client assertion is outside its valid time range; check the clock of the connector's machine (NTP)"
+	case "AADSTS7000218":
+		return "neither a client secret nor a certificate was sent"
 	default:
 		return "Entra ID refused the token request"
 	}
