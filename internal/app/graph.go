@@ -37,7 +37,7 @@ func (s storeSecrets) Credentials(ctx context.Context) (graph.Credentials, error
 		if err != nil {
 			return graph.Credentials{}, fmt.Errorf("credential %d cannot be decrypted with the master key: %w", c.ID, err)
 		}
-		out.Secrets = append(out.Secrets, graph.Secret{ID: c.ID, Value: v})
+		out.Secrets = append(out.Secrets, graph.Secret{ID: c.ID, Value: v, Certificate: c.IsCertificate()})
 	}
 	return out, nil
 }
@@ -65,7 +65,7 @@ func newGraph(cfg *config.Config, src storeSecrets, log *slog.Logger, o graphOpt
 				log.Warn("recording a credential's result failed", slog.Any("error", rerr))
 			}
 			if err != nil {
-				log.Error("client secret rejected", "credential_id", id, slog.Any("error", err))
+				log.Error("credential rejected (client secret or certificate)", "credential_id", id, slog.Any("error", err))
 			}
 			if o.onAuth != nil {
 				o.onAuth(id, err)

@@ -22,14 +22,14 @@ var (
 )
 
 func (a *app) credentialsCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (the secret is encrypted at rest)"}
+	cmd := &cobra.Command{Use: "credentials", Short: "Store and inspect the Entra app's credentials (secret or certificate key encrypted at rest)"}
 	cmd.AddCommand(a.credentialsSetCommand(), a.credentialsRotateCommand(), a.credentialsShowCommand(), a.credentialsRemoveCommand(),
 		a.credentialsResealCommand())
 	return cmd
 }
 
 type credentialFlags struct {
-	tenantID, clientID, secretFile, expires string
+	tenantID, clientID, secretFile, certificateFile, expires string
 }
 
 // bind declares the credential flags; idNote is appended to the ID flags' help.
@@ -37,23 +37,31 @@ func (f *credentialFlags) bind(cmd *cobra.Command, idNote string) {
 	cmd.Flags().StringVar(&f.tenantID, "tenant-id", "", "directory (tenant) ID, a GUID or a verified domain"+idNote)
 	cmd.Flags().StringVar(&f.clientID, "client-id", "", "application (client) ID, a GUID"+idNote)
 	cmd.Flags().StringVar(&f.secretFile, "secret-file", "", "file holding the client secret value, or - for standard input")
-	cmd.Flags().StringVar(&f.expires, "expires", "", "the secret's expiry date as shown in Entra (YYYY-MM-DD)")
+	cmd.Flags().StringVar(&f.certificateFile, "certificate-file", "",
+		"PEM file holding the certificate uploaded in Entra and its unencrypted RSA private key, or - for standard input (recommended for production)")
+	cmd.Flags().StringVar(&f.expires, "expires", "", "the secret's expiry date as shown in Entra (YYYY-MM-DD); a certificate's own expiry is used")
+	cmd.MarkFlagsOneRequired("secret-file", "certificate-file")
+	cmd.MarkFlagsMutuallyExclusive("secret-file", "certificate-file")
+	cmd.MarkFlagsMutuallyExclusive("certificate-file", "expires")
 }
 
 func (a *app) credentialsSetCommand() *cobra.Command {
 	var f credentialFlags
 	cmd := &cobra.Command{
-		Use:   "set --tenant-id T --client-id C --secret-file F [--expires YYYY-MM-DD]",
+		Use:   "set --tenant-id T --client-id C (--certificate-file F | --secret-file F [--expires YYYY-MM-DD])",
 		Short: "Store the app's credentials, replacing the active ones",
-		Long: "Stores tenant ID, client (application) ID and client secret. The secret is read from a file\n" +
-			"(or - for standard input), never from the command line, and stored encrypted under the master key.",
+		Long: "Stores tenant ID, client (application) ID and either a certificate or a client secret.\n" +
+			"A certificate (Microsoft's advice for production) is a PEM file with the certificate whose public part is\n" +
+			"uploaded in Entra and its unencrypted RSA private key; its thumbprint and expiry are shown, the key is stored\n" +
+			"encrypted under the master key. A secret is read from a file (or - for standard input), never from the\n" +
+			"command line, and stored encrypted likewise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.addCredential(cmd.Context(), cmd.InOrStdin(), f, true)
 		},
 	}
 	f.bind(cmd, "")
-	for _, name := range []string{"tenant-id", "client-id", "secret-file"} {
+	for _, name := range []string{"tenant-id", "client-id"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -62,10 +70,11 @@ func (a *app) credentialsSetCommand() *cobra.Command {
 func (a *app) credentialsRotateCommand() *cobra.Command {
 	var f credentialFlags
 	cmd := &cobra.Command{
-		Use:   "rotate --secret-file F [--expires YYYY-MM-DD]",
-		Short: "Add a new client secret of the same app; the old one stays usable until it fails or is removed",
-		Long: "Rotation without downtime: create a second secret in Entra ID, add it here, and the connector uses\n" +
-			"the newest one that works. Tenant and client ID are those of the active credentials unless given.",
+		Use:   "rotate (--certificate-file F | --secret-file F [--expires YYYY-MM-DD])",
+		Short: "Add a new certificate or client secret of the same app; the old one stays usable until it fails or is removed",
+		Long: "Rotation without downtime: upload a second certificate (or create a second secret) in Entra ID, add it\n" +
+			"here, and the connector uses the newest one that works. Tenant and client ID are those of the active\n" +
+			"credentials unless given. Moving from a secret to a certificate is a rotation too.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.tenantID == "" || f.clientID == "" {
@@ -91,7 +100,6 @@ func (a *app) credentialsRotateCommand() *cobra.Command {
 		},
 	}
 	f.bind(cmd, " (default: that of the active credentials)")
-	_ = cmd.MarkFlagRequired("secret-file")
 	return cmd
 }
 
@@ -102,18 +110,38 @@ func (a *app) addCredential(ctx context.Context, stdin io.Reader, f credentialFl
 	if !guidRE.MatchString(f.clientID) {
 		return fmt.Errorf("--client-id %q is not a GUID (the application (client) ID from Entra)", f.clientID)
 	}
-	var expires *time.Time
-	if f.expires != "" {
-		t, err := time.Parse(time.DateOnly, f.expires)
+	c := store.Credential{TenantID: f.tenantID, ClientID: f.clientID, Kind: store.CredentialSecret}
+	var (
+		value  string
+		stored string // what the confirmation says of the credential
+	)
+	if f.certificateFile != "" {
+		data, err := readInput(stdin, f.certificateFile, 1<<20)
 		if err != nil {
-			return fmt.Errorf("--expires %q is not a date YYYY-MM-DD", f.expires)
+			return fmt.Errorf("--certificate-file: %w", err)
 		}
-		// Entra secrets expire at the end of the shown day at the latest; count from its start to be safe.
-		expires = &t
-	}
-	value, err := readSecret(stdin, f.secretFile)
-	if err != nil {
-		return err
+		info, pemValue, err := secret.ParseCertificate(data, time.Now())
+		if err != nil {
+			return fmt.Errorf("--certificate-file %s: %w", f.certificateFile, err)
+		}
+		notAfter := info.NotAfter
+		value, c.Kind, c.SecretHint, c.ExpiresAt = pemValue, store.CredentialCertificate, info.Thumbprint, &notAfter
+		stored = fmt.Sprintf("certificate %s (%s), expires %s", info.Thumbprint, info.Subject, notAfter.Format(time.DateOnly))
+	} else {
+		if f.expires != "" {
+			t, err := time.Parse(time.DateOnly, f.expires)
+			if err != nil {
+				return fmt.Errorf("--expires %q is not a date YYYY-MM-DD", f.expires)
+			}
+			// Entra secrets expire at the end of the shown day at the latest; count from its start to be safe.
+			c.ExpiresAt = &t
+		}
+		v, err := readSecret(stdin, f.secretFile)
+		if err != nil {
+			return err
+		}
+		value, c.SecretHint = v, secretHint(v)
+		stored = "secret " + c.SecretHint
 	}
 	cfg, err := a.config()
 	if err != nil {
@@ -134,27 +162,19 @@ func (a *app) addCredential(ctx context.Context, stdin io.Reader, f credentialFl
 	if err != nil {
 		return err
 	}
-	c := store.Credential{TenantID: f.tenantID, ClientID: f.clientID, SecretSealed: sealed, SecretHint: secretHint(value), ExpiresAt: expires}
+	c.SecretSealed = sealed
 	id, err := st.AddCredential(ctx, c, replace)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "stored credential %d for tenant %s, client %s, secret %s\n", id, f.tenantID, f.clientID, c.SecretHint)
+	fmt.Fprintf(a.stdout, "stored credential %d for tenant %s, client %s, %s\n", id, f.tenantID, f.clientID, stored)
 	return nil
 }
 
 // readSecret reads a secret from a file or standard input ("-"), trimming
 // the trailing newline an editor or echo adds.
 func readSecret(stdin io.Reader, path string) (string, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, 64<<10))
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readInput(stdin, path, 64<<10)
 	if err != nil {
 		return "", fmt.Errorf("--secret-file: %w", err)
 	}
@@ -166,6 +186,21 @@ func readSecret(stdin io.Reader, path string) (string, error) {
 		return "", errors.New("--secret-file: the secret spans several lines; the file must hold only the secret value")
 	}
 	return value, nil
+}
+
+// readInput reads a file, or standard input for "-", up to limit bytes.
+func readInput(stdin io.Reader, path string, limit int64) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(stdin, limit))
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than a credential can be", path, info.Size())
+	}
+	return os.ReadFile(path)
 }
 
 // secretHint is what Entra itself shows of a secret: its first three characters.
@@ -180,7 +215,7 @@ func secretHint(v string) string {
 func (a *app) credentialsShowCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show",
-		Short: "Print tenant, client ID, secret hint and expiry of the active credentials (never the secret)",
+		Short: "Print tenant, client ID, secret hint or certificate thumbprint and expiry of the active credentials (never the secret or key)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.store(cmd.Context())
@@ -208,8 +243,12 @@ func (a *app) credentialsShowCommand() *cobra.Command {
 				case rotated:
 					state = "sealed under a previous master key; run `connector credentials reseal`"
 				}
-				fmt.Fprintf(a.stdout, "credential %d\n  tenant:    %s\n  client id: %s\n  secret:    %s (%s)\n  expires:   %s\n",
-					c.ID, termSafe(c.TenantID), termSafe(c.ClientID), termSafe(c.SecretHint), termSafe(state), expiry(c.ExpiresAt, time.Now()))
+				kind, what := "secret:   ", c.SecretHint
+				if c.IsCertificate() {
+					kind, what = "certificate:", "thumbprint "+c.SecretHint
+				}
+				fmt.Fprintf(a.stdout, "credential %d\n  tenant:    %s\n  client id: %s\n  %s %s (%s)\n  expires:   %s\n",
+					c.ID, termSafe(c.TenantID), termSafe(c.ClientID), kind, termSafe(what), termSafe(state), expiry(c.ExpiresAt, time.Now()))
 				if c.LastError != "" {
 					fmt.Fprintf(a.stdout, "  last error: %s\n", termSafe(c.LastError))
 				}
@@ -296,7 +335,7 @@ func expiry(t *time.Time, now time.Time) string {
 func (a *app) credentialsRemoveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove ID",
-		Short: "Retire a credential (after rotation, once its secret is deleted in Entra ID)",
+		Short: "Retire a credential (after rotation, once its secret or certificate is deleted in Entra ID)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -312,7 +351,7 @@ func (a *app) credentialsRemoveCommand() *cobra.Command {
 				return err
 			}
 			if len(creds) == 1 && creds[0].ID == id {
-				return errors.New("this is the only active credential; add the new secret with `connector credentials rotate` first")
+				return errors.New("this is the only active credential; add the new certificate or secret with `connector credentials rotate` first")
 			}
 			if err := st.DeactivateCredential(cmd.Context(), id); err != nil {
 				return err
