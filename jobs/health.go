@@ -47,8 +47,8 @@ type HealthHandler struct {
 }
 
 // ProcessTask raises the alerts whose conditions hold and clears the
-// others: the client secret's expiry (the nearer of the operator's date and
-// Graph's), mailboxes outside the app's scope, subscriptions that cannot be
+// others: a credential's expiry (a client secret's: the nearer of the
+// operator's date and Graph's; a certificate's: its NotAfter), mailboxes outside the app's scope, subscriptions that cannot be
 // created or renewed, dead tasks, mailboxes silent far longer than usual, and
 // CRM webhook endpoints failing for an hour (crmhook.CheckAlerts).
 // The alert store makes every condition mail once per level.
@@ -109,15 +109,20 @@ func (h *HealthHandler) checkSecrets(ctx context.Context, now time.Time) error {
 			continue
 		}
 		h.raise(ctx, alert.Alert{Kind: alert.KindSecretExpiring, Key: key, Level: level, Data: alert.SecretExpiring{
-			TenantID: c.TenantID, ClientID: c.ClientID, SecretHint: c.SecretHint, ExpiresAt: *expires, CheckedAt: now}})
+			TenantID: c.TenantID, ClientID: c.ClientID, SecretHint: c.SecretHint, ExpiresAt: *expires, CheckedAt: now,
+			Certificate: c.IsCertificate()}})
 	}
 	return nil
 }
 
 // nearerExpiry is the earlier of the operator's date and Graph's end date
-// of the secret with the same hint (its first characters).
+// of the secret with the same hint (its first characters). A certificate's
+// expiry is its own NotAfter: a thumbprint is no secret's hint.
 func nearerExpiry(c store.Credential, graph []model.PasswordCredential) *time.Time {
 	out := c.ExpiresAt
+	if c.IsCertificate() {
+		return out
+	}
 	hint := strings.TrimSuffix(c.SecretHint, "…")
 	for _, g := range graph {
 		if g.Hint == "" || !strings.HasPrefix(hint, g.Hint) || g.EndsAt.IsZero() {

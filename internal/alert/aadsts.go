@@ -3,7 +3,7 @@ package alert
 import "strings"
 
 // aadstsMeanings explains the Entra ID error codes an app-only sign-in with
-// a client secret runs into: {German, English}.
+// a client secret or a certificate runs into: {German, English}.
 var aadstsMeanings = map[string][2]string{
 	"7000215": {"Das Client-Secret ist falsch (oft wurde die Geheimnis-ID statt des Werts kopiert).",
 		"The client secret is wrong (often the secret ID was copied instead of its value)."},
@@ -13,7 +13,11 @@ var aadstsMeanings = map[string][2]string{
 	"7000229": {"Der Anwendung fehlt im Mandanten der Dienstprinzipal (Unternehmensanwendung): Administratorzustimmung erteilen.",
 		"The application has no service principal (enterprise application) in the tenant: grant admin consent."},
 	"7000112": {"Die Anwendung ist deaktiviert.", "The application is disabled."},
-	"90002":   {"Der Mandant wurde nicht gefunden (falsche Tenant-ID).", "The tenant was not found (wrong tenant ID)."},
+	"700027": {"Entra ID kennt das Zertifikat nicht: es ist bei der App nicht hochgeladen, wurde entfernt oder ist abgelaufen (Fingerabdrücke vergleichen).",
+		"Entra ID does not accept the certificate: it is not uploaded for the app, was removed, or has expired (compare the thumbprints)."},
+	"700024": {"Die signierte Anmeldung liegt außerhalb ihrer Gültigkeit: die Uhr des Connector-Rechners prüfen (NTP).",
+		"The signed client assertion is outside its valid time range: check the clock of the connector's machine (NTP)."},
+	"90002": {"Der Mandant wurde nicht gefunden (falsche Tenant-ID).", "The tenant was not found (wrong tenant ID)."},
 	"900023": {"Die Tenant-ID ist weder eine GUID noch eine gültige Domäne.",
 		"The tenant ID is neither a GUID nor a valid domain."},
 	"53003": {"Die Anmeldung wurde von einer Richtlinie für bedingten Zugriff blockiert.",

@@ -103,7 +103,7 @@ func TestRaiseOnceThenRecoverOverStartTLS(t *testing.T) {
 		wantSubjects := []string{
 			"[exchange-connector] Client-Secret läuft in 7 Tagen ab",
 			"[exchange-connector] Client-Secret läuft in 3 Tagen ab",
-			"[exchange-connector] Entwarnung: Client-Secret ist erneuert",
+			"[exchange-connector] Entwarnung: Anmeldedaten sind erneuert",
 		}
 		if diff := cmp.Diff(wantSubjects, subjects); diff != "" {
 			t.Errorf("subjects mismatch (-want +got):\n%s", diff)

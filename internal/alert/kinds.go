@@ -9,7 +9,8 @@ import (
 // Kinds of alert. Each has its own data type (the Data of an Alert) and a
 // template per language for the alert and for the recovery mail.
 const (
-	// KindSecretExpiring: the client secret expires soon or has expired.
+	// KindSecretExpiring: a credential (client secret or certificate)
+	// expires soon or has expired.
 	// Key: the credential (e.g. "tenant/client"); Level from
 	// SecretExpiryLevels; Data: SecretExpiring.
 	KindSecretExpiring = "secret_expiring"
@@ -43,9 +44,11 @@ var Kinds = []string{KindSecretExpiring, KindAuthFailed, KindMailboxAccessDenied
 type SecretExpiring struct {
 	TenantID   string
 	ClientID   string
-	SecretHint string    // the first characters of the secret, as Entra shows them
-	ExpiresAt  time.Time // the nearer of the operator's date and Graph's end date
-	CheckedAt  time.Time // when the check ran ("now")
+	SecretHint string    // the first characters of the secret, or the certificate's thumbprint, as Entra shows them
+	ExpiresAt  time.Time // the nearer of the operator's date and Graph's end date; a certificate's NotAfter
+	// Certificate: the credential is a certificate, not a client secret.
+	Certificate bool
+	CheckedAt   time.Time // when the check ran ("now")
 }
 
 // DaysLeft is the number of days until expiry, rounded up (as in

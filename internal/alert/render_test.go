@@ -83,6 +83,10 @@ func TestRenderSubjects(t *testing.T) {
 		{German, secret(exp.Add(time.Hour)), "[exchange-connector] Client-Secret ist abgelaufen"},
 		{German, secret(exp.Add(3*24*time.Hour + time.Hour)), "[exchange-connector] Client-Secret ist abgelaufen (seit 3 Tagen)"},
 		{English, secret(exp.Add(3*24*time.Hour + time.Hour)), "[exchange-connector] client secret has expired (3 days ago)"},
+		{English, Alert{Kind: KindSecretExpiring, Key: "k", Data: SecretExpiring{ExpiresAt: exp, CheckedAt: checked, Certificate: true}},
+			"[exchange-connector] certificate expires in 7 days"},
+		{German, Alert{Kind: KindSecretExpiring, Key: "k", Data: SecretExpiring{ExpiresAt: exp, CheckedAt: exp.Add(time.Hour), Certificate: true}},
+			"[exchange-connector] Zertifikat ist abgelaufen"},
 		{German, samples[KindAuthFailed], "[exchange-connector] Anmeldung bei Microsoft 365 fehlgeschlagen (AADSTS7000222)"},
 		{English, samples[KindSubscriptionFailed], "[exchange-connector] subscription for anna.berger@dedenet.de cannot be renewed"},
 		{German, samples[KindTasksDead], "[exchange-connector] 3 Aufgaben vom Typ message:fetch endgültig fehlgeschlagen"},
@@ -126,6 +130,27 @@ func TestHumanDuration(t *testing.T) {
 		}
 		if got := humanDuration(tt.d, false); got != tt.en {
 			t.Errorf("humanDuration(%v, en) = %q, want %q", tt.d, got, tt.en)
+		}
+	}
+}
+
+// A certificate's expiry mail names the thumbprint and the certificate's
+// rotation, not a secret's.
+func TestRenderCertificateExpiring(t *testing.T) {
+	a := Alert{Kind: KindSecretExpiring, Key: "2", Data: SecretExpiring{TenantID: "t", ClientID: "c", SecretHint: "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567",
+		Certificate: true, ExpiresAt: checked.Add(14 * 24 * time.Hour), CheckedAt: checked}}
+	for _, lang := range []string{English, German} {
+		_, body, err := Render(lang, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", "--certificate-file connector.pem", "openssl req -x509"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s body lacks %q:\n%s", lang, want, body)
+			}
+		}
+		if strings.Contains(body, "--secret-file") || strings.Contains(body, "Secret starts with") || strings.Contains(body, "Secret beginnt") {
+			t.Errorf("%s body speaks of a secret:\n%s", lang, body)
 		}
 	}
 }

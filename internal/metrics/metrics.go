@@ -87,7 +87,8 @@ type Metrics struct {
 	// not answer Graph's validation within 10 s; access_denied, forbidden,
 	// throttled, refused, auth, other).
 	SubscriptionFailures *prometheus.CounterVec
-	// SecretDaysLeft is the days until a stored client secret expires.
+	// SecretDaysLeft is the days until a stored credential (client secret
+	// or certificate) expires; the name stays for existing dashboards.
 	SecretDaysLeft *prometheus.GaugeVec
 	// DocumentsGuarded counts attachments renamed or left out by the filing
 	// job for safety or size, by reason (Guard*).
@@ -163,7 +164,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}, []string{"reason"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
-		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
+		Help: "Days until a stored credential expires: a client secret (the nearer of the operator's and Graph's date) or a certificate (its NotAfter).",
 	}, []string{"credential"})
 	m.DocumentsGuarded = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Subsystem: "documents", Name: "guarded_total",

@@ -170,7 +170,10 @@ func webhookRowOf(now time.Time, ep store.WebhookEndpoint) webhookRow {
 }
 
 func secretRowOf(now time.Time, cr store.Credential) secretRow {
-	r := secretRow{TenantID: cr.TenantID, ClientID: cr.ClientID, Hint: cr.SecretHint, Expires: "unknown", DaysLeft: "unknown", LastError: cr.LastError}
+	r := secretRow{TenantID: cr.TenantID, ClientID: cr.ClientID, Hint: "secret " + cr.SecretHint, Expires: "unknown", DaysLeft: "unknown", LastError: cr.LastError}
+	if cr.IsCertificate() {
+		r.Hint = "certificate " + cr.SecretHint // the thumbprint, as Entra shows it
+	}
 	if cr.ExpiresAt == nil {
 		return r
 	}

@@ -63,7 +63,7 @@ func TestStatusPage(t *testing.T) {
 			// Peter's copy of Anna's e-mail is a duplicate; his subscription failed.
 			"peter":  "peter.kraus@dedenet.de Peter Kraus enabled failed - never never 0 1 0 Graph: subscription validation failed",
 			"olaf":   "olaf.alt@dedenet.de Olaf Alt inactive none - never never 0 0 0",
-			"secret": "tenant-1 client-1 abc… " + testNow.Add(20*24*time.Hour+time.Hour).Local().Format("2006-01-02 15:04:05 MST") + " 20 days",
+			"secret": "tenant-1 client-1 secret abc… " + testNow.Add(20*24*time.Hour+time.Hour).Local().Format("2006-01-02 15:04:05 MST") + " 20 days",
 			"alert":  since.Local().Format("2006-01-02 15:04:05 MST") + " subscription_failed peter.kraus@dedenet.de The subscription could not be created.",
 		}
 		if diff := cmp.Diff(wantRows, gotRows); diff != "" {
@@ -93,6 +93,27 @@ func TestStatusPageWithoutAlertsOrCredentials(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q", want)
 		}
+	}
+}
+
+// A certificate credential is shown with its thumbprint and its own expiry.
+func TestStatusPageCertificate(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	notAfter := testNow.Add(40*24*time.Hour + time.Hour)
+	if _, err := st.AddCredential(context.Background(), store.Credential{TenantID: "tenant-1", ClientID: "client-1", Kind: store.CredentialCertificate,
+		SecretSealed: "sealed", SecretHint: "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567", ExpiresAt: &notAfter}, true); err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed())})
+	b := newBrowser(t, srv)
+	b.mustLogin()
+	_, body := b.get("/ops/")
+	row := rowOf(t, body, "tenant-1")
+	if !strings.Contains(row, "certificate 0A1B2C3D4E5F60718293A4B5C6D7E8F901234567") || !strings.Contains(row, "40 days") {
+		t.Errorf("credential row %q", row)
+	}
+	if !strings.Contains(body, "<h2>Credentials</h2>") {
+		t.Error("the section is not called Credentials")
 	}
 }
 
