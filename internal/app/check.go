@@ -22,8 +22,13 @@ import (
 // every enabled mailbox, the public notification URL (by creating and
 // deleting a short-lived subscription, whose validation handshake Graph
 // sends to it), the document store and SMTP. It writes a verdict line per
-// item and returns the number of failures.
+// item and returns the number of failures. A nil log discards the log lines.
 func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Logger) (failures int, err error) {
+	if log == nil {
+		// A rejected credential is logged (newGraph's OnCredential): with a
+		// nil logger that crashed the check instead of reporting the failure.
+		log = slog.New(slog.DiscardHandler)
+	}
 	verdict := func(ok bool, item, detail string) {
 		state := "ok  "
 		if !ok {
