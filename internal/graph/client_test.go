@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -519,5 +521,76 @@ func TestCertificateCredential(t *testing.T) {
 		if strings.Contains(fmt.Sprint(results), leak[40:80]) || strings.Contains(err.Error(), leak[40:80]) {
 			t.Error("an error shows the private key")
 		}
+	}
+}
+
+// CreateSubscription parses Graph's 201 answer as Microsoft documents it
+// (testdata, verbatim but for the placeholder clientState): seven
+// fractional digits in expirationDateTime, null-valued properties, a
+// resource in another form than the one asked for.
+func TestCreateSubscriptionParsesGraphResponse(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	const state = "v1.42.bm9uY2Vub25jZQ.bWFjbWFjbWFjbWFj"
+	for _, tc := range []struct {
+		file, placeholder string
+		want              model.Subscription
+	}{
+		{"subscription-create-response-201.json", "secretClientValue", model.Subscription{
+			ID: "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", Resource: "me/mailFolders('Inbox')/messages", ChangeType: "created",
+			NotificationURL: "https://webhook.azurewebsites.net/api/send/myNotifyClient", ClientState: state,
+			ExpiresAt: time.Date(2016, 11, 20, 18, 23, 45, 935691300, time.UTC)}},
+		{"subscription-create-response-201-outlook-overview.json", "secretClientState", model.Subscription{
+			ID: "5522bd62-7c96-4530-85b0-00b916f6151a", Resource: "users/622eaaff-0683-4862-9de4-f2ec83c2bd98/messages", ChangeType: "created",
+			NotificationURL: "https://webhook.azurewebsites.net/api/send/myNotifyClient", ClientState: state,
+			ExpiresAt: time.Date(2022, 1, 1, 21, 42, 18, 225776800, time.UTC)}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := strings.ReplaceAll(string(raw), tc.placeholder, state)
+			var got struct {
+				method, path, body string
+			}
+			graphSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var rd io.Reader = r.Body
+				if r.Header.Get("Content-Encoding") == "gzip" { // the SDK compresses request bodies
+					if zr, err := gzip.NewReader(r.Body); err == nil {
+						rd = zr
+					}
+				}
+				b, _ := io.ReadAll(rd)
+				got.method, got.path, got.body = r.Method, r.URL.Path, string(b)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				io.WriteString(w, body)
+			}))
+			tlsCfg, err := e.sim.CA.ServerTLSConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphSrv.TLS = tlsCfg
+			graphSrv.StartTLS()
+			defer graphSrv.Close()
+			c := e.client(t, func(cfg *graph.Config) { cfg.GraphURL = graphSrv.URL + "/v1.0" })
+			sub, err := c.CreateSubscription(context.Background(), model.Subscription{
+				Resource: "/users/" + anna + "/messages", ChangeType: "created", NotificationURL: "https://connector.example/graph/notifications",
+				LifecycleNotificationURL: "https://connector.example/graph/lifecycle", ClientState: state, ExpiresAt: time.Now().Add(time.Hour),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.method != http.MethodPost || got.path != "/v1.0/subscriptions" || !strings.Contains(got.body, state) {
+				t.Errorf("request %s %s %s", got.method, got.path, got.body)
+			}
+			if !sub.ExpiresAt.Equal(tc.want.ExpiresAt) {
+				t.Errorf("expiresAt %v, want %v", sub.ExpiresAt, tc.want.ExpiresAt)
+			}
+			sub.ExpiresAt = tc.want.ExpiresAt
+			if sub != tc.want {
+				t.Errorf("parsed %+v\nwant   %+v", sub, tc.want)
+			}
+		})
 	}
 }
