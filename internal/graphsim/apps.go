@@ -31,7 +31,7 @@ func (s *Server) appJSON() map[string]any {
 		"displayName":         "DeDeSales Exchange Connector",
 		"signInAudience":      "AzureADMyOrg",
 		"passwordCredentials": creds,
-		"keyCredentials":      []any{},
+		"keyCredentials":      s.keyCredentialsJSON(),
 	}
 }
 

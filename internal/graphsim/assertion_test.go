@@ -192,3 +192,22 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+// The app registration lists registered certificates as keyCredentials.
+func TestAppListsCertificates(t *testing.T) {
+	s := startSim(t, nil, nil)
+	c := newTestCert(t, time.Now().AddDate(1, 0, 0))
+	thumb, err := s.AddCertificate(CertificateInput{PEM: string(c.certPEM), DisplayName: "connector"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, app := s.graph("GET", "/applications(appId='"+testClient+"')", nil)
+	keys, _ := app["keyCredentials"].([]any)
+	if code != http.StatusOK || len(keys) != 1 {
+		t.Fatalf("app: %d %v", code, app)
+	}
+	k := keys[0].(map[string]any)
+	if k["customKeyIdentifier"] != thumb || k["type"] != "AsymmetricX509Cert" || k["usage"] != "Verify" || k["key"] != nil || k["displayName"] != "connector" {
+		t.Errorf("keyCredential %v", k)
+	}
+}

@@ -291,6 +291,28 @@ func (s *Server) Certificates() []CertificateInfo {
 	return out
 }
 
+// keyCredentialsJSON lists the registered certificates as Graph's
+// application.keyCredentials (the public part only; "key" is returned only
+// when selected explicitly, so it is null here as in a plain GET).
+func (s *Server) keyCredentialsJSON() []any {
+	s.appCerts.mu.RLock()
+	defer s.appCerts.mu.RUnlock()
+	out := make([]any, 0, len(s.appCerts.certs))
+	for _, c := range s.appCerts.certs {
+		out = append(out, map[string]any{
+			"customKeyIdentifier": c.thumbprint(),
+			"displayName":         c.DisplayName,
+			"endDateTime":         formatTime(c.End),
+			"key":                 nil,
+			"keyId":               c.KeyID,
+			"startDateTime":       formatTime(c.Start),
+			"type":                "AsymmetricX509Cert",
+			"usage":               "Verify",
+		})
+	}
+	return out
+}
+
 // certByThumbprint finds a registered certificate by the x5t (SHA-1) or
 // x5t#S256 header of a client assertion (base64url or, as MSAL Go sends
 // it, standard base64).
