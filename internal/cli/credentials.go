@@ -126,7 +126,7 @@ func (a *app) addCredential(ctx context.Context, stdin io.Reader, f credentialFl
 		}
 		notAfter := info.NotAfter
 		value, c.Kind, c.SecretHint, c.ExpiresAt = pemValue, store.CredentialCertificate, info.Thumbprint, &notAfter
-		stored = fmt.Sprintf("certificate %s (%s), expires %s", info.Thumbprint, info.Subject, notAfter.Format(time.DateOnly))
+		stored = fmt.Sprintf("certificate %s (%s), expires %s", info.Thumbprint, termSafe(info.Subject), notAfter.Format(time.DateOnly))
 	} else {
 		if f.expires != "" {
 			t, err := time.Parse(time.DateOnly, f.expires)
