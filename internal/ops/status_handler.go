@@ -30,8 +30,8 @@ type statusPage struct {
 	AlertsErr string
 	// AlertsMore is how many open alerts are not shown.
 	AlertsMore int
-	Webhooks  []webhookRow
-	Decisions decisionList
+	Webhooks   []webhookRow
+	Decisions  decisionList
 }
 
 // webhookLister lists the CRM's webhook endpoints; *store.Store is one.
