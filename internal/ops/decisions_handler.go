@@ -133,7 +133,7 @@ func (h *Handler) decision(c echo.Context) error {
 	data := decisionPage{page: sessionPage(c, "Decision "+strconv.FormatInt(id, 10)),
 		Decision: decisionHit{DecisionHit: d, Explain: explain.Decision(d.Decision)}}
 	if d.InternetMessageID != "" {
-		same, _, err := h.deps.Store.SearchDecisions(ctx, store.DecisionQuery{Text: d.InternetMessageID, Limit: 50})
+		same, err := h.deps.Store.DecisionsOfMessage(ctx, d.InternetMessageID, 50)
 		if err != nil {
 			return fmt.Errorf("ops: decision: %w", err)
 		}

@@ -51,6 +51,7 @@ type Store interface {
 	ActiveCredentials(ctx context.Context) ([]store.Credential, error)
 	SearchDecisions(ctx context.Context, q store.DecisionQuery) ([]store.DecisionHit, bool, error)
 	DecisionByID(ctx context.Context, id int64) (store.DecisionHit, error)
+	DecisionsOfMessage(ctx context.Context, internetMessageID string, limit int) ([]store.DecisionHit, error)
 }
 
 // OpenAlert is a condition an alert was sent about and that still holds.

@@ -10,9 +10,13 @@ CREATE INDEX decisions_mailbox_outcome ON decisions (employee_id, outcome, reaso
 CREATE INDEX decisions_recent ON decisions (created_at, id);
 CREATE INDEX decisions_outcome_recent ON decisions (outcome, created_at, id);
 DROP INDEX decisions_created_at;
+-- A search by Graph message ID alone (decisions_message leads with the
+-- mailbox).
+CREATE INDEX decisions_graph_message_id ON decisions (graph_message_id);
 
 -- +goose Down
 CREATE INDEX decisions_created_at ON decisions (created_at);
+DROP INDEX decisions_graph_message_id;
 DROP INDEX decisions_outcome_recent;
 DROP INDEX decisions_recent;
 DROP INDEX decisions_mailbox_outcome;
