@@ -119,33 +119,37 @@ const TextSearchCutoffQuery = `SELECT created_at FROM decisions ORDER BY created
 // see whether more follow) and OFFSET.
 func SearchDecisionsQuery(q DecisionQuery, cutoff *time.Time) (string, []any) {
 	q = q.normalized()
-	var (
-		where []string
-		args  []any
-	)
-	if text := strings.TrimSpace(q.Text); text != "" {
-		like := "%" + escapeLike(strings.ToLower(text)) + "%"
-		id := strings.Trim(text, "<>")
-		window := ``
-		if cutoff != nil {
-			window = `d.created_at >= ? AND `
-			args = append(args, *cutoff)
+	outcome := func(query string, args []any) (string, []any) {
+		if q.Outcome == "" {
+			return query, args
 		}
-		where = append(where, `((`+window+`(LOWER(d.subject) LIKE ? ESCAPE '\' OR LOWER(d.matched_address) LIKE ? ESCAPE '\'
-			OR LOWER(d.candidates) LIKE ? ESCAPE '\' OR LOWER(COALESCE(e.mailbox_norm, '')) LIKE ? ESCAPE '\'))
-			OR d.graph_message_id = ? OR d.internet_message_id IN (?, ?))`)
-		args = append(args, like, like, like, like, text, text, "<"+id+">")
+		return query + ` AND d.outcome = ?`, append(args, q.Outcome)
 	}
-	if q.Outcome != "" {
-		where = append(where, `d.outcome = ?`)
-		args = append(args, q.Outcome)
+	order := ` ORDER BY d.created_at DESC, d.id DESC LIMIT ?`
+	text := strings.TrimSpace(q.Text)
+	if text == "" {
+		query, args := outcome(decisionHitSelect+` WHERE 1 = 1`, nil)
+		return query + order + ` OFFSET ?`, append(args, q.Limit+1, q.Offset)
 	}
-	query := decisionHitSelect
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
+	// Two arms, each walking its own index newest first and stopping after
+	// the page: the substrings in the window, the exact IDs in all.
+	like := "%" + escapeLike(strings.ToLower(text)) + "%"
+	id := strings.Trim(text, "<>")
+	window, wargs := decisionHitSelect+` WHERE `, []any{}
+	if cutoff != nil {
+		window += `d.created_at >= ? AND `
+		wargs = append(wargs, *cutoff)
 	}
-	query += ` ORDER BY d.created_at DESC, d.id DESC LIMIT ? OFFSET ?`
-	return query, append(args, q.Limit+1, q.Offset)
+	window += `(LOWER(d.subject) LIKE ? ESCAPE '\' OR LOWER(d.matched_address) LIKE ? ESCAPE '\'
+		OR LOWER(d.candidates) LIKE ? ESCAPE '\' OR LOWER(COALESCE(e.mailbox_norm, '')) LIKE ? ESCAPE '\')`
+	window, wargs = outcome(window, append(wargs, like, like, like, like))
+	exact, eargs := outcome(decisionHitSelect+` WHERE (d.graph_message_id = ? OR d.internet_message_id IN (?, ?))`,
+		[]any{text, text, "<" + id + ">"})
+	n := q.Offset + q.Limit + 1
+	query := `SELECT * FROM (` + window + order + `) w UNION SELECT * FROM (` + exact + order + `) x
+		ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+	args := append(append(append(wargs, n), eargs...), n, q.Limit+1, q.Offset)
+	return query, args
 }
 
 // DecisionsOfMessage lists the decisions about one e-mail (by its
