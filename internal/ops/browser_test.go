@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/ops"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
@@ -46,6 +49,16 @@ func TestBrowser(t *testing.T) {
 	enqueue(t, opt)
 	st := storetest.Open(t, store.SQLite)
 	seed(t, st)
+	// 120 more mailboxes, after the seeded ones by address: the mailbox
+	// table has three pages.
+	more := &crmfile.File{}
+	for i := range 120 {
+		addr := fmt.Sprintf("zz-browser-%03d@dedenet.de", i)
+		more.Employees = append(more.Employees, model.Employee{ID: int64(1000 + i), Name: fmt.Sprintf("Browser %03d", i), Email: addr, ExchangeMailbox: &addr, Active: true})
+	}
+	if _, err := st.ImportCRM(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
 	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed()), RedisConnOpt: opt})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -145,6 +158,47 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("decision details:\n%s", explain)
 	}
 
+	// The mailbox table: from the status page to all 123 mailboxes, 50 a
+	// page, the next page, a sort by a column and a search.
+	caption := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.Search(`//table[@id="mailboxes"]/caption[contains(., "` + want + `")]`))
+	}
+	countRows := func(step string, want int) {
+		t.Helper()
+		rows, err := chromedp.Run(bctx, chromedp.Nodes(chromedp.CSSAll("#mailboxes tbody tr")))
+		if err != nil || len(rows) != want {
+			t.Errorf("%s: %d mailbox rows (%v), want %d", step, len(rows), err, want)
+		}
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/ops/"), chromedp.WaitVisible(chromedp.ID("mailbox-summary")),
+		chromedp.Click(chromedp.ID("all-mailboxes")), caption("Mailboxes 1–50 of 123, page 1 of 3")); err != nil {
+		fail("all mailboxes", err)
+	}
+	countRows("page 1", 50)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("mailboxes-next")), caption("Mailboxes 51–100 of 123, page 2 of 3")); err != nil {
+		fail("next page of mailboxes", err)
+	}
+	countRows("page 2", 50)
+	// Sorting by address again reverses it and starts at page 1.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.Search(`//th[@aria-sort="ascending"]/a[normalize-space(.)="Mailbox"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//th[@aria-sort="descending"]`)), caption("Mailboxes 1–50 of 123, page 1 of 3")); err != nil {
+		fail("sort mailboxes", err)
+	}
+	if first := text("mailboxes"); !strings.Contains(first, "zz-browser-119@dedenet.de") || strings.Contains(first, "anna.berger") {
+		t.Errorf("descending first page:\n%s", first)
+	}
+	mailboxesShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot of /ops/mailboxes", err)
+	}
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("mailbox-q"), "kraus"), chromedp.Click(chromedp.ID("mailbox-filter")),
+		caption("Mailboxes 1–1 of 1")); err != nil {
+		fail("search mailboxes", err)
+	}
+	if found := text("mailboxes"); !strings.Contains(found, "peter.kraus@dedenet.de") {
+		t.Errorf("search kraus:\n%s", found)
+	}
+
 	// asynqmon's dashboard renders under our CSP and lists the queue.
 	qctx, qcancel := context.WithTimeout(bctx, 8*time.Second)
 	defer qcancel()
@@ -166,7 +220,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Content-Security-Policy violations:\n%s", strings.Join(violation, "\n"))
 	}
 	mu.Unlock()
-	for name, png := range map[string][]byte{"ops-status.png": statusShot, "ops-queues.png": queuesShot} {
+	for name, png := range map[string][]byte{"ops-status.png": statusShot, "ops-mailboxes.png": mailboxesShot, "ops-queues.png": queuesShot} {
 		saveScreenshot(t, name, png)
 	}
 }
