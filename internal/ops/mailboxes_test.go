@@ -298,3 +298,23 @@ func countWhere(n int, f func(int) bool) int {
 	}
 	return c
 }
+
+// Thousands of open alerts (a silent or denied mailbox each) do not make
+// the status page thousands of rows long.
+func TestStatusPageCapsAlerts(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	var list []ops.OpenAlert
+	for i := range 60 {
+		list = append(list, ops.OpenAlert{Kind: "mailbox_silent", Subject: fmt.Sprintf("user%d@dedenet.de", i), Message: "silent", Since: testNow})
+	}
+	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed()), Alerts: alerts{list: list}})
+	b := newBrowser(t, srv)
+	b.mustLogin()
+	_, body := b.get("/ops/")
+	if got := strings.Count(body, "<td class=\"bad\">mailbox_silent</td>"); got != 50 {
+		t.Errorf("%d alerts shown, want 50", got)
+	}
+	if !strings.Contains(body, "… and 10 more open alerts") || !strings.Contains(body, "user49@dedenet.de") || strings.Contains(body, "user50@dedenet.de") {
+		t.Errorf("status page does not show the oldest 50 alerts and the number of the others")
+	}
+}
