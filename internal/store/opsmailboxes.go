@@ -9,13 +9,14 @@ import (
 
 // mailboxStateConds are the states a mailbox can be in besides
 // MailboxEnabled, in the order of precedence of Mailbox.State, each with the
-// SQL condition (over employees e LEFT JOIN mailbox_states ms) that puts a
-// mailbox in it. A new state is added here and in Mailbox.State; the /ops
-// state filter and its counts follow from this list (see MailboxStates).
+// SQL condition over m, a row of mailboxSelect, that puts a mailbox in it.
+// A new state is added here and in Mailbox.State; the /ops state filter and
+// its counts follow from this list (see MailboxStates), and
+// TestMailboxPageStatesMatchMailboxState asks for a case of it.
 var mailboxStateConds = []struct{ state, cond string }{
-	{MailboxInactive, `NOT e.active`},
-	{MailboxDisabled, `COALESCE(ms.disabled, FALSE)`},
-	{MailboxAccessDenied, `ms.access_denied_at IS NOT NULL`},
+	{MailboxInactive, `NOT m.active`},
+	{MailboxDisabled, `m.disabled`},
+	{MailboxAccessDenied, `m.access_denied_at IS NOT NULL`},
 }
 
 // MailboxStates lists every state Mailbox.State can return, enabled first.
@@ -40,7 +41,7 @@ func mailboxStateSQL() string {
 
 // mailboxErrorSQL holds for a mailbox with an error: its own last error,
 // its subscription's, or a failed subscription.
-const mailboxErrorSQL = `(COALESCE(ms.last_error, '') <> '' OR COALESCE(sub.last_error, '') <> '' OR sub.status = '` + SubscriptionFailed + `')`
+const mailboxErrorSQL = `(m.last_error <> '' OR COALESCE(sub.last_error, '') <> '' OR sub.status = '` + SubscriptionFailed + `')`
 
 // SilentAlertKind is alert.KindMailboxSilent, which this package cannot
 // import (internal/alert imports it); a test in internal/ops keeps them equal.
@@ -49,14 +50,15 @@ const SilentAlertKind = "mailbox_silent"
 // mailboxSilentSQL holds for a mailbox with an open silent-mailbox alert
 // (keyed by the mailbox address): one look-up in the alerts' unique index.
 const mailboxSilentSQL = `EXISTS (SELECT 1 FROM alerts al WHERE al.kind = '` + SilentAlertKind + `'
-	AND al.subject_key = e.mailbox_norm AND al.resolved_at IS NULL)`
+	AND al.subject_key = m.address AND al.resolved_at IS NULL)`
 
 // mailboxPageFrom is the FROM and the base condition of the mailbox page:
-// every employee with an Exchange mailbox, with its state and subscription.
+// every mailbox as Mailboxes reads it (mailboxSelect, so that a column added
+// there is here too), with its subscription.
 const mailboxPageFrom = `
-	FROM employees e LEFT JOIN mailbox_states ms ON ms.employee_id = e.id
-	LEFT JOIN subscriptions sub ON sub.employee_id = e.id
-	WHERE e.mailbox_norm IS NOT NULL AND e.mailbox_norm <> ''`
+	FROM (` + mailboxSelect + `) m
+	LEFT JOIN subscriptions sub ON sub.employee_id = m.employee_id
+	WHERE 1 = 1`
 
 // MailboxSortKeys are the sort keys of the mailbox page.
 var MailboxSortKeys = []string{"address", "name", "state", "last_sync", "notification", "expires", "error"}
@@ -65,13 +67,13 @@ var MailboxSortKeys = []string{"address", "name", "state", "last_sync", "notific
 // Every order ends with the address, which is unique, so that pages do not
 // overlap.
 var mailboxSorts = map[string]string{
-	"address":      `e.mailbox_norm`,
-	"name":         `LOWER(e.name)`,
+	"address":      `m.address`,
+	"name":         `LOWER(m.name)`,
 	"state":        mailboxStateSQL(),
-	"last_sync":    `ms.last_sync_at`,
+	"last_sync":    `m.last_sync_at`,
 	"notification": `sub.last_notification_at`,
 	"expires":      `sub.expires_at`,
-	"error":        `COALESCE(NULLIF(ms.last_error, ''), sub.last_error, '')`,
+	"error":        `COALESCE(NULLIF(m.last_error, ''), sub.last_error, '')`,
 }
 
 // MailboxFilter selects mailboxes for the /ops mailbox table.
@@ -129,7 +131,7 @@ func (f MailboxFilter) where() (string, []any) {
 	}
 	if s := strings.TrimSpace(f.Search); s != "" {
 		like := "%" + escapeLike(strings.ToLower(s)) + "%"
-		b.WriteString(` AND (e.mailbox_norm LIKE ? ESCAPE '\' OR LOWER(e.name) LIKE ? ESCAPE '\')`)
+		b.WriteString(` AND (m.address LIKE ? ESCAPE '\' OR LOWER(m.name) LIKE ? ESCAPE '\')`)
 		args = append(args, like, like)
 	}
 	return b.String(), args
@@ -158,14 +160,10 @@ func MailboxPageQueries(q MailboxPageQuery) (page string, pageArgs []any, count 
 		dir = ` DESC`
 	}
 	// NULLs (never synced, no subscription) come last either way.
-	order := col + ` IS NULL, ` + col + dir + `, e.mailbox_norm` + dir + `, e.id`
+	order := col + ` IS NULL, ` + col + dir + `, m.address` + dir + `, m.employee_id`
 	where, args := q.where()
 	page = `
-	SELECT e.id AS employee_id, e.name, e.email, e.mailbox_norm AS address, e.active,
-	       COALESCE(ms.disabled, FALSE) AS disabled, ms.access_denied_at,
-	       COALESCE(ms.last_error, '') AS last_error, ms.last_sync_at,
-	       ms.access_check_at, COALESCE(ms.access_checks, 0) AS access_checks,
-	       ` + mailboxStateSQL() + ` AS state,
+	SELECT m.*, ` + mailboxStateSQL() + ` AS state,
 	       sub.status AS sub_status, sub.expires_at AS sub_expires_at, sub.last_notification_at,
 	       COALESCE(sub.last_error, '') AS sub_last_error,
 	       ` + mailboxSilentSQL + ` AS silent` + mailboxPageFrom + where + `
