@@ -61,7 +61,9 @@ func TestBrowser(t *testing.T) {
 	}
 	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed()), RedisConnOpt: opt})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// The whole walk, the mailbox pages included; generous for -race on a
+	// loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	allocOpts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(exe),
