@@ -2,6 +2,11 @@ package store_test
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,4 +289,41 @@ func TestOpsQueriesUseIndexes(t *testing.T) {
 			t.Logf("%s:\n%s", q.name, strings.Join(plan, "\n"))
 		}
 	})
+}
+
+// Every Mailbox… state constant of mailboxes.go is in MailboxStates, so that
+// a new state reaches the /ops filter and counts (and the test above asks
+// for its case).
+func TestMailboxStatesListsEveryStateConstant(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "mailboxes.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var consts []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Mailbox") || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, _ := strconv.Unquote(lit.Value)
+					consts = append(consts, v)
+				}
+			}
+		}
+	}
+	if len(consts) < 4 {
+		t.Fatalf("found %d state constants in mailboxes.go: %v", len(consts), consts)
+	}
+	for _, c := range consts {
+		if !slices.Contains(store.MailboxStates(), c) {
+			t.Errorf("state %q is not in store.MailboxStates: add it to mailboxStateConds (opsmailboxes.go)", c)
+		}
+	}
 }
