@@ -35,3 +35,6 @@ func (s *Store) UnsafeChanges(ctx context.Context, after Cursor, limit int) ([]C
 	skipHorizon = true
 	return s.Changes(ctx, after, limit)
 }
+
+// DecisionHoursSince is the query of DecisionHours (its plan is tested).
+const DecisionHoursSince = decisionHoursSince

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// LatencyBoundsMs are the upper bounds, in milliseconds, of the buckets of
+// the notification-to-decision latency kept per hour (decision_hours). A
+// latency above the last falls into LatencyOverMs. Bounds may be added, never
+// changed: stored rows name their bound.
+var LatencyBoundsMs = []int64{500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_800_000, 3_600_000}
+
+const (
+	// LatencyNone is latency_le_ms of a decision not made from a change
+	// notification (delta round, backfill, rematch).
+	LatencyNone int64 = -1
+	// LatencyOverMs is latency_le_ms of a latency above every bound.
+	LatencyOverMs int64 = math.MaxInt64
+)
+
+// DecisionHour is one row of decision_hours: N decisions made in the hour
+// starting at Hour with this outcome and reason, whose notification came
+// LatencyLeMs or less before (LatencyNone, LatencyOverMs).
+type DecisionHour struct {
+	Hour        time.Time `db:"hour"`
+	Outcome     string    `db:"outcome"`
+	Reason      string    `db:"reason"`
+	LatencyLeMs int64     `db:"latency_le_ms"`
+	N           int64     `db:"n"`
+}
+
+// decisionHoursSince is the query of DecisionHours; a range on the primary
+// key's first column (TestDecisionHoursUsesTheIndex).
+const decisionHoursSince = `
+	SELECT hour, outcome, reason, latency_le_ms, n FROM decision_hours
+	WHERE hour >= ? ORDER BY hour, outcome, reason, latency_le_ms`
+
+// DecisionHours returns the hourly counts from the hour of since on, by hour.
+// It reads the rollup, never the decisions: a week is at most a few
+// thousand rows whatever the number of decisions.
+func (s *Store) DecisionHours(ctx context.Context, since time.Time) ([]DecisionHour, error) {
+	var out []DecisionHour
+	if err := s.db.SelectContext(ctx, &out, s.q(decisionHoursSince), since.UTC().Truncate(time.Hour)); err != nil {
+		return nil, fmt.Errorf("store: decisions per hour since %s: %w", since.Format(time.RFC3339), err)
+	}
+	for i := range out {
+		out[i].Hour = out[i].Hour.UTC()
+	}
+	return out, nil
+}
+
+// LatencyBucket is latency_le_ms of a latency: the least bound it does not
+// exceed, or LatencyOverMs. A negative latency (clocks of two processes
+// apart) counts as zero.
+func LatencyBucket(d time.Duration) int64 {
+	ms := max(d.Milliseconds(), 0)
+	for _, b := range LatencyBoundsMs {
+		if ms <= b {
+			return b
+		}
+	}
+	return LatencyOverMs
+}
+
+// countDecision adds a decision to its hour in decision_hours, in the
+// caller's transaction. RecordMessage calls it last, so that the row lock
+// of a busy hour is held only until the commit.
+func (s *Store) countDecision(ctx context.Context, tx *sqlx.Tx, at time.Time, outcome, reason string, notifiedAt time.Time) error {
+	le := LatencyNone
+	if !notifiedAt.IsZero() {
+		le = LatencyBucket(at.Sub(notifiedAt))
+	}
+	_, err := tx.ExecContext(ctx, s.q(`
+		INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, n) VALUES (?, ?, ?, ?, 1)
+		ON CONFLICT (hour, outcome, reason, latency_le_ms) DO UPDATE SET n = decision_hours.n + 1`),
+		at.UTC().Truncate(time.Hour), outcome, reason, le)
+	if err != nil {
+		return fmt.Errorf("counting the decision per hour: %w", err)
+	}
+	return nil
+}
