@@ -30,12 +30,14 @@ test: services
 	set -a && . var/services.env && set +a && \
 	export TEST_POSTGRES_URL="$$POSTGRES_URL" TEST_REDIS_URL="$$REDIS_URL" REQUIRE_INTEGRATION=1 && \
 	$(GO) test -race -count=1 $(PKGS) && \
-	$(GO) test -count=1 -run '^($(NORACE_TESTS))$$' ./jobs/
+	$(GO) test -count=1 -run '^($(NORACE_TESTS))$$' ./jobs/ && \
+	deploy/grafana/check.sh
 
 lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	deploy/grafana/check.sh
 
 # demo runs the product against the demo CRM in a fresh SQLite database
 # under var/demo.

@@ -172,6 +172,14 @@ func New(reg prometheus.Registerer) *Metrics {
 		Help:    "Time from a change notification's arrival to the stored decision (with the activity, if imported) of its message.",
 		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
 	})
+	// Series that alerts and the dashboard rate from zero exist from the
+	// start: an increase is only seen from a first sample.
+	for _, status := range []string{"200", "429"} {
+		m.GraphRequests.WithLabelValues(status)
+	}
+	for _, kind := range []string{KindNotification, KindLifecycle} {
+		m.WebhookReceived.WithLabelValues(kind)
+	}
 	reg.MustRegister(
 		m.NotificationLatency,
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,

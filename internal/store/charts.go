@@ -84,3 +84,46 @@ func (s *Store) countDecision(ctx context.Context, tx *sqlx.Tx, at time.Time, ou
 	}
 	return nil
 }
+
+// MailboxCounts counts the mailboxes for the metrics read at scrape time.
+type MailboxCounts struct {
+	// ByState: by Mailbox.State (enabled, disabled, inactive, access_denied).
+	ByState map[string]int
+	// Of the enabled mailboxes: those with a last error, and those whose
+	// subscription failed.
+	LastError, SubscriptionFailed int
+}
+
+// MailboxCounts counts mailboxes by state in one aggregate: a scrape of
+// /metrics costs one query however many mailboxes there are.
+func (s *Store) MailboxCounts(ctx context.Context) (MailboxCounts, error) {
+	var rows []struct {
+		State     string `db:"state"`
+		LastError int    `db:"last_error"`
+		SubFailed int    `db:"sub_failed"`
+		N         int    `db:"n"`
+	}
+	err := s.db.SelectContext(ctx, &rows, s.q(`
+		SELECT state, last_error, sub_failed, COUNT(*) AS n FROM (
+			SELECT CASE WHEN NOT e.active THEN 'inactive' WHEN COALESCE(ms.disabled, FALSE) THEN 'disabled'
+			            WHEN ms.access_denied_at IS NOT NULL THEN 'access_denied' ELSE 'enabled' END AS state,
+			       CASE WHEN COALESCE(ms.last_error, '') <> '' THEN 1 ELSE 0 END AS last_error,
+			       CASE WHEN sb.status = ? THEN 1 ELSE 0 END AS sub_failed
+			FROM employees e LEFT JOIN mailbox_states ms ON ms.employee_id = e.id
+			LEFT JOIN subscriptions sb ON sb.employee_id = e.id
+			WHERE e.mailbox_norm IS NOT NULL AND e.mailbox_norm <> '') m
+		GROUP BY state, last_error, sub_failed`), SubscriptionFailed)
+	if err != nil {
+		return MailboxCounts{}, fmt.Errorf("store: counting mailboxes: %w", err)
+	}
+	out := MailboxCounts{ByState: map[string]int{}}
+	for _, r := range rows {
+		out.ByState[r.State] += r.N
+		if r.State != MailboxEnabled {
+			continue
+		}
+		out.LastError += r.LastError * r.N
+		out.SubscriptionFailed += r.SubFailed * r.N
+	}
+	return out, nil
+}
