@@ -152,3 +152,38 @@ func BenchmarkDecisionHours(b *testing.B) {
 		})
 	}
 }
+
+// MailboxCounts agrees with Mailbox.State and counts the errors of the
+// enabled mailboxes only.
+func TestMailboxCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.ImportCRM(ctx, sampleCRM()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetMailboxError(ctx, 1, "delta: 503"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkMailboxAccessDenied(ctx, 2, "403"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.MailboxCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mbs, err := s.Mailboxes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := store.MailboxCounts{ByState: map[string]int{}}
+		for _, mb := range mbs {
+			want.ByState[mb.State()]++
+			if mb.State() == store.MailboxEnabled && mb.LastError != "" {
+				want.LastError++
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" || got.ByState[store.MailboxAccessDenied] != 1 || got.LastError != 1 {
+			t.Errorf("counts (-from Mailboxes +MailboxCounts):\n%s\ngot %+v", diff, got)
+		}
+	})
+}
