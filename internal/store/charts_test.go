@@ -187,3 +187,34 @@ func TestMailboxCounts(t *testing.T) {
 		}
 	})
 }
+
+// Migration 00018 fills decision_hours with the last week of the decisions
+// made before it, in both dialects' time formats.
+func TestDecisionHoursMigrationBackfills(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.ImportCRM(ctx, sampleCRM()); err != nil {
+			t.Fatal(err)
+		}
+		recent := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Minute) // mid-hour: recent and a second later share it
+		for i, at := range []time.Time{recent.Add(-8 * 24 * time.Hour), recent, recent.Add(time.Second)} {
+			s.SetClock(func() time.Time { return at })
+			if _, err := s.RecordMessage(ctx, store.MessageRecord{EmployeeID: 1, Message: testMessage(fmt.Sprintf("AAMk-m%d", i), ""),
+				Decision: match.Decision{Outcome: match.OutcomeIgnored, Reason: match.ReasonNoMatch}, NotifiedAt: at.Add(-time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MigrateRedo(ctx, 18); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.DecisionHours(ctx, recent.Add(-30*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.DecisionHour{{Hour: recent.Truncate(time.Hour), Outcome: match.OutcomeIgnored, Reason: match.ReasonNoMatch,
+			LatencyLeMs: store.LatencyNone, N: 2}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("backfilled hours (-want +got):\n%s", diff)
+		}
+	})
+}

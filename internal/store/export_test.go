@@ -38,3 +38,17 @@ func (s *Store) UnsafeChanges(ctx context.Context, after Cursor, limit int) ([]C
 
 // DecisionHoursSince is the query of DecisionHours (its plan is tested).
 const DecisionHoursSince = decisionHoursSince
+
+// MigrateRedo migrates down to below version and up again (tests of a
+// migration's data step).
+func (s *Store) MigrateRedo(ctx context.Context, version int64) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version-1); err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
