@@ -1,6 +1,9 @@
 package ops
 
 import (
+	"bytes"
+	"cmp"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,4 +44,50 @@ func TestBuildCharts(t *testing.T) {
 	if l := c.Latency.Layers; len(l) != 2 || len(l[0].Lines) != 2 {
 		t.Errorf("latency lines: %+v (want two runs: the hour two ago and the current one)", l)
 	}
+}
+
+// denseWeek is the most rows the pipeline makes in a week: every series in
+// every latency bucket every hour.
+func denseWeek(now time.Time) []store.DecisionHour {
+	var rows []store.DecisionHour
+	end := now.Truncate(time.Hour)
+	buckets := append([]int64{store.LatencyNone, store.LatencyOverMs}, store.LatencyBoundsMs...)
+	for h := range chartDays * 24 {
+		for _, s := range decisionSeries {
+			for _, le := range buckets {
+				outcome := cmp.Or(s.outcome, "something_new") // the "other" series
+				rows = append(rows, store.DecisionHour{Hour: end.Add(-time.Duration(h) * time.Hour), Outcome: outcome, Reason: s.reason,
+					LatencyLeMs: le, N: int64(1 + h%17)})
+			}
+		}
+	}
+	return rows
+}
+
+// The charts of the busiest week stay a small part of the page's 300 KB.
+func TestChartsSizeBounded(t *testing.T) {
+	now := time.Date(2026, 11, 29, 15, 30, 0, 0, time.UTC)
+	c := buildCharts(now, denseWeek(now))
+	var buf bytes.Buffer
+	if err := templates["status.html"].ExecuteTemplate(&buf, "charts", &c); err != nil {
+		t.Fatal(err)
+	}
+	if n := buf.Len(); n > 80_000 || !strings.Contains(buf.String(), `<svg id="chart-decisions"`) {
+		t.Errorf("charts are %d bytes, want at most 80,000", n)
+	}
+	t.Logf("charts of a dense week: %d bytes", buf.Len())
+}
+
+func BenchmarkCharts(b *testing.B) {
+	now := time.Date(2026, 11, 29, 15, 30, 0, 0, time.UTC)
+	rows := denseWeek(now)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		c := buildCharts(now, rows)
+		if err := templates["status.html"].ExecuteTemplate(&buf, "charts", &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/page")
 }
