@@ -19,7 +19,7 @@ const chartDays = 7
 // chartSource reads the hourly decision counts; *store.Store is one.
 // Optional, so that the Store interface (and its fakes) need not change.
 type chartSource interface {
-	DecisionHours(ctx context.Context, since time.Time) ([]store.DecisionHour, error)
+	DecisionHours(ctx context.Context, since time.Time) (store.DecisionHours, error)
 }
 
 // latencyTop is where the latency axis ends: latencies above an hour (the
@@ -69,7 +69,7 @@ func seriesOf(outcome, reason string) int {
 }
 
 // buildCharts lays out the week up to now from the hourly rows.
-func buildCharts(now time.Time, rows []store.DecisionHour) charts {
+func buildCharts(now time.Time, rows store.DecisionHours) charts {
 	loc := now.Location()
 	end := now.UTC().Truncate(time.Hour)
 	slots := chartDays * 24
@@ -85,14 +85,19 @@ func buildCharts(now time.Time, rows []store.DecisionHour) charts {
 		hist[i] = make([]int64, nb)
 	}
 	week := make([]int64, nb)
-	for _, r := range rows {
-		i := int(r.Hour.Sub(start) / time.Hour)
-		if i < 0 || i >= slots {
-			continue
+	slotOf := func(t time.Time) (int, bool) {
+		i := int(t.Sub(start) / time.Hour)
+		return i, i >= 0 && i < slots
+	}
+	for _, r := range rows.Verdicts {
+		if i, ok := slotOf(r.Hour); ok {
+			counts[seriesOf(r.Outcome, r.Reason)][i] += float64(r.N)
+			c.Total += r.N
 		}
-		counts[seriesOf(r.Outcome, r.Reason)][i] += float64(r.N)
-		c.Total += r.N
-		if r.LatencyLeMs == store.LatencyNone {
+	}
+	for _, r := range rows.Latencies {
+		i, ok := slotOf(r.Hour)
+		if !ok || r.LatencyLeMs == store.LatencyNone {
 			continue
 		}
 		b := slices.Index(store.LatencyBoundsMs, r.LatencyLeMs)

@@ -15,12 +15,19 @@ import (
 func TestBuildCharts(t *testing.T) {
 	now := time.Date(2026, 11, 29, 15, 30, 0, 0, time.UTC)
 	h := now.Truncate(time.Hour)
-	rows := []store.DecisionHour{
-		{Hour: h.Add(-8 * 24 * time.Hour), Outcome: "imported", Reason: "matched", LatencyLeMs: 1000, N: 99}, // before the window
-		{Hour: h.Add(-2 * time.Hour), Outcome: "imported", Reason: "matched", LatencyLeMs: 1000, N: 9},
-		{Hour: h.Add(-2 * time.Hour), Outcome: "imported", Reason: "matched", LatencyLeMs: 60_000, N: 1},
-		{Hour: h, Outcome: "ignored", Reason: "no_match", LatencyLeMs: store.LatencyNone, N: 4},
-		{Hour: h, Outcome: "ignored", Reason: "something_new", LatencyLeMs: store.LatencyOverMs, N: 2},
+	rows := store.DecisionHours{
+		Verdicts: []store.HourCount{
+			{Hour: h.Add(-8 * 24 * time.Hour), Outcome: "imported", Reason: "matched", N: 99}, // before the window
+			{Hour: h.Add(-2 * time.Hour), Outcome: "imported", Reason: "matched", N: 10},
+			{Hour: h, Outcome: "ignored", Reason: "no_match", N: 4},
+			{Hour: h, Outcome: "ignored", Reason: "something_new", N: 2},
+		},
+		Latencies: []store.HourLatency{
+			{Hour: h.Add(-8 * 24 * time.Hour), LatencyLeMs: 1000, N: 99},
+			{Hour: h.Add(-2 * time.Hour), LatencyLeMs: 1000, N: 9},
+			{Hour: h.Add(-2 * time.Hour), LatencyLeMs: 60_000, N: 1},
+			{Hour: h, LatencyLeMs: store.LatencyOverMs, N: 2},
+		},
 	}
 	c := buildCharts(now, rows)
 	if c.Total != 16 || c.Notified != 12 {
@@ -48,17 +55,17 @@ func TestBuildCharts(t *testing.T) {
 
 // denseWeek is the most rows the pipeline makes in a week: every series in
 // every latency bucket every hour.
-func denseWeek(now time.Time) []store.DecisionHour {
-	var rows []store.DecisionHour
+func denseWeek(now time.Time) store.DecisionHours {
+	var rows store.DecisionHours
 	end := now.Truncate(time.Hour)
-	buckets := append([]int64{store.LatencyNone, store.LatencyOverMs}, store.LatencyBoundsMs...)
 	for h := range chartDays * 24 {
+		at := end.Add(-time.Duration(h) * time.Hour)
 		for _, s := range decisionSeries {
-			for _, le := range buckets {
-				outcome := cmp.Or(s.outcome, "something_new") // the "other" series
-				rows = append(rows, store.DecisionHour{Hour: end.Add(-time.Duration(h) * time.Hour), Outcome: outcome, Reason: s.reason,
-					LatencyLeMs: le, N: int64(1 + h%17)})
-			}
+			outcome := cmp.Or(s.outcome, "something_new") // the "other" series
+			rows.Verdicts = append(rows.Verdicts, store.HourCount{Hour: at, Outcome: outcome, Reason: s.reason, N: int64(1 + h%17)})
+		}
+		for _, le := range append(store.LatencyBoundsMs, store.LatencyOverMs) {
+			rows.Latencies = append(rows.Latencies, store.HourLatency{Hour: at, LatencyLeMs: le, N: int64(1 + h%5)})
 		}
 	}
 	return rows

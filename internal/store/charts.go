@@ -23,33 +23,60 @@ const (
 	LatencyOverMs int64 = math.MaxInt64
 )
 
-// DecisionHour is one row of decision_hours: N decisions made in the hour
-// starting at Hour with this outcome and reason, whose notification came
-// LatencyLeMs or less before (LatencyNone, LatencyOverMs).
-type DecisionHour struct {
+// HourCount is the number of decisions made in the hour starting at Hour
+// with this outcome and reason.
+type HourCount struct {
+	Hour    time.Time `db:"hour"`
+	Outcome string    `db:"outcome"`
+	Reason  string    `db:"reason"`
+	N       int64     `db:"n"`
+}
+
+// HourLatency is the number of decisions made in the hour starting at Hour
+// whose change notification came at most LatencyLeMs before
+// (LatencyOverMs: longer).
+type HourLatency struct {
 	Hour        time.Time `db:"hour"`
-	Outcome     string    `db:"outcome"`
-	Reason      string    `db:"reason"`
 	LatencyLeMs int64     `db:"latency_le_ms"`
 	N           int64     `db:"n"`
 }
 
-// decisionHoursSince is the query of DecisionHours; a range on the primary
-// key's first column (TestDecisionHoursUsesTheIndex).
-const decisionHoursSince = `
-	SELECT hour, outcome, reason, latency_le_ms, n FROM decision_hours
-	WHERE hour >= ? ORDER BY hour, outcome, reason, latency_le_ms`
+// DecisionHours is what the /ops charts read: decisions per hour by verdict,
+// and the latency histogram per hour of those made from a notification.
+type DecisionHours struct {
+	Verdicts  []HourCount
+	Latencies []HourLatency
+}
 
-// DecisionHours returns the hourly counts from the hour of since on, by hour.
-// It reads the rollup, never the decisions: a week is at most a few
+// The queries of DecisionHours: ranges on the primary key's first column
+// (TestDecisionHoursUseTheIndex), summed in the database so that the
+// busiest week is a few thousand rows.
+const (
+	verdictHoursSince = `
+	SELECT hour, outcome, reason, CAST(SUM(n) AS BIGINT) AS n FROM decision_hours
+	WHERE hour >= ? GROUP BY hour, outcome, reason ORDER BY hour, outcome, reason`
+	latencyHoursSince = `
+	SELECT hour, latency_le_ms, CAST(SUM(n) AS BIGINT) AS n FROM decision_hours
+	WHERE hour >= ? AND latency_le_ms <> -1 GROUP BY hour, latency_le_ms ORDER BY hour, latency_le_ms`
+)
+
+// DecisionHours returns the hourly counts from the hour of since on, by
+// hour. It reads the rollup, never the decisions: a week is at most a few
 // thousand rows whatever the number of decisions.
-func (s *Store) DecisionHours(ctx context.Context, since time.Time) ([]DecisionHour, error) {
-	var out []DecisionHour
-	if err := s.db.SelectContext(ctx, &out, s.q(decisionHoursSince), since.UTC().Truncate(time.Hour)); err != nil {
-		return nil, fmt.Errorf("store: decisions per hour since %s: %w", since.Format(time.RFC3339), err)
+func (s *Store) DecisionHours(ctx context.Context, since time.Time) (DecisionHours, error) {
+	var out DecisionHours
+	from := since.UTC().Truncate(time.Hour)
+	if err := s.db.SelectContext(ctx, &out.Verdicts, s.q(verdictHoursSince), from); err != nil {
+		return out, fmt.Errorf("store: decisions per hour since %s: %w", since.Format(time.RFC3339), err)
 	}
-	for i := range out {
-		out[i].Hour = out[i].Hour.UTC()
+	if err := s.db.SelectContext(ctx, &out.Latencies, s.q(latencyHoursSince), from); err != nil {
+		return out, fmt.Errorf("store: latency per hour since %s: %w", since.Format(time.RFC3339), err)
+	}
+	for i := range out.Verdicts {
+		out.Verdicts[i].Hour = out.Verdicts[i].Hour.UTC()
+	}
+	for i := range out.Latencies {
+		out.Latencies[i].Hour = out.Latencies[i].Hour.UTC()
 	}
 	return out, nil
 }

@@ -71,16 +71,19 @@ func TestDecisionHours(t *testing.T) {
 			t.Fatal(err)
 		}
 		h1 := h0.Add(time.Hour)
-		want := []store.DecisionHour{
-			{Hour: h0, Outcome: match.OutcomeDuplicate, Reason: match.ReasonMatched, LatencyLeMs: store.LatencyOverMs, N: 1},
-			{Hour: h0, Outcome: match.OutcomeIgnored, Reason: match.ReasonNoMatch, LatencyLeMs: store.LatencyNone, N: 2},
-			{Hour: h0, Outcome: match.OutcomeImported, Reason: match.ReasonMatched, LatencyLeMs: 2_000, N: 1},
-			{Hour: h1, Outcome: match.OutcomeIgnored, Reason: match.ReasonInternal, LatencyLeMs: store.LatencyNone, N: 1},
+		want := store.DecisionHours{
+			Verdicts: []store.HourCount{
+				{Hour: h0, Outcome: match.OutcomeDuplicate, Reason: match.ReasonMatched, N: 1},
+				{Hour: h0, Outcome: match.OutcomeIgnored, Reason: match.ReasonNoMatch, N: 2},
+				{Hour: h0, Outcome: match.OutcomeImported, Reason: match.ReasonMatched, N: 1},
+				{Hour: h1, Outcome: match.OutcomeIgnored, Reason: match.ReasonInternal, N: 1},
+			},
+			Latencies: []store.HourLatency{{Hour: h0, LatencyLeMs: 2_000, N: 1}, {Hour: h0, LatencyLeMs: store.LatencyOverMs, N: 1}},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("decision hours (-want +got):\n%s", diff)
 		}
-		if got, err := s.DecisionHours(ctx, h1.Add(30*time.Minute)); err != nil || len(got) != 1 || got[0].Hour != h1 {
+		if got, err := s.DecisionHours(ctx, h1.Add(30*time.Minute)); err != nil || len(got.Verdicts) != 1 || got.Verdicts[0].Hour != h1 || len(got.Latencies) != 0 {
 			t.Errorf("since the middle of the second hour: %+v, %v; want that whole hour", got, err)
 		}
 	})
@@ -100,20 +103,22 @@ func TestLatencyBucket(t *testing.T) {
 	}
 }
 
-// The chart's query is a range on decision_hours' primary key, never a scan
-// (and it never reads the decisions).
-func TestDecisionHoursUsesTheIndex(t *testing.T) {
+// The charts' queries are ranges on decision_hours' primary key, never a
+// scan (and they never read the decisions).
+func TestDecisionHoursUseTheIndex(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		plan := explain(t, s, store.DecisionHoursSince, []any{time.Now().UTC().Truncate(time.Hour)})
-		joined := strings.Join(plan, "\n")
-		for _, line := range plan {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "SCAN ") || strings.Contains(line, "Seq Scan") {
-				t.Errorf("plan has a table scan: %q\nplan:\n%s", line, joined)
+		for _, q := range store.DecisionHoursQueries {
+			plan := explain(t, s, q, []any{time.Now().UTC().Truncate(time.Hour)})
+			joined := strings.Join(plan, "\n")
+			for _, line := range plan {
+				line = strings.TrimSpace(line)
+				if strings.HasPrefix(line, "SCAN ") || strings.Contains(line, "Seq Scan") {
+					t.Errorf("plan has a table scan: %q\nplan:\n%s", line, joined)
+				}
 			}
-		}
-		if !strings.Contains(joined, "decision_hours") || strings.Contains(joined, "decisions ") {
-			t.Errorf("plan does not read decision_hours alone:\n%s", joined)
+			if !strings.Contains(joined, "decision_hours") || strings.Contains(joined, "decisions ") {
+				t.Errorf("plan does not read decision_hours alone:\n%s", joined)
+			}
 		}
 	})
 }
@@ -145,8 +150,8 @@ func BenchmarkDecisionHours(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				rows, err := s.DecisionHours(ctx, start)
-				if err != nil || len(rows) == 0 {
-					b.Fatal(len(rows), err)
+				if err != nil || len(rows.Verdicts) == 0 || len(rows.Latencies) == 0 {
+					b.Fatal(len(rows.Verdicts), err)
 				}
 			}
 		})
@@ -211,8 +216,8 @@ func TestDecisionHoursMigrationBackfills(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []store.DecisionHour{{Hour: recent.Truncate(time.Hour), Outcome: match.OutcomeIgnored, Reason: match.ReasonNoMatch,
-			LatencyLeMs: store.LatencyNone, N: 2}}
+		want := store.DecisionHours{Verdicts: []store.HourCount{{Hour: recent.Truncate(time.Hour), Outcome: match.OutcomeIgnored,
+			Reason: match.ReasonNoMatch, N: 2}}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("backfilled hours (-want +got):\n%s", diff)
 		}

@@ -36,8 +36,8 @@ func (s *Store) UnsafeChanges(ctx context.Context, after Cursor, limit int) ([]C
 	return s.Changes(ctx, after, limit)
 }
 
-// DecisionHoursSince is the query of DecisionHours (its plan is tested).
-const DecisionHoursSince = decisionHoursSince
+// The queries of DecisionHours (their plans are tested).
+var DecisionHoursQueries = []string{verdictHoursSince, latencyHoursSince}
 
 // MigrateRedo migrates down to below version and up again (tests of a
 // migration's data step).
