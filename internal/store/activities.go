@@ -96,7 +96,7 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 			// Counted per hour once, as the history records it once (not
 			// for a concurrent redelivery), and only a new verdict.
 			if added && (prev == nil || prev.Outcome != next.Outcome || prev.Reason != next.Reason) {
-				return s.countDecision(ctx, tx, s.now(), next.Outcome, next.Reason, r.NotifiedAt)
+				return s.countDecision(ctx, tx, r.EmployeeID, s.now(), next.Outcome, next.Reason, r.NotifiedAt)
 			}
 		}
 		return nil

@@ -94,18 +94,26 @@ func LatencyBucket(d time.Duration) int64 {
 	return LatencyOverMs
 }
 
+// decisionHourShards is how many rows share the count of one hour,
+// verdict and latency bucket (decision_hours.shard).
+const decisionHourShards = 16
+
+func shardOf(employeeID int64) int64 {
+	return (employeeID%decisionHourShards + decisionHourShards) % decisionHourShards
+}
+
 // countDecision adds a decision to its hour in decision_hours, in the
 // caller's transaction. RecordMessage calls it last, so that the row lock
 // of a busy hour is held only until the commit.
-func (s *Store) countDecision(ctx context.Context, tx *sqlx.Tx, at time.Time, outcome, reason string, notifiedAt time.Time) error {
+func (s *Store) countDecision(ctx context.Context, tx *sqlx.Tx, employeeID int64, at time.Time, outcome, reason string, notifiedAt time.Time) error {
 	le := LatencyNone
 	if !notifiedAt.IsZero() {
 		le = LatencyBucket(at.Sub(notifiedAt))
 	}
 	_, err := tx.ExecContext(ctx, s.q(`
-		INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, n) VALUES (?, ?, ?, ?, 1)
-		ON CONFLICT (hour, outcome, reason, latency_le_ms) DO UPDATE SET n = decision_hours.n + 1`),
-		at.UTC().Truncate(time.Hour), outcome, reason, le)
+		INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, shard, n) VALUES (?, ?, ?, ?, ?, 1)
+		ON CONFLICT (hour, outcome, reason, latency_le_ms, shard) DO UPDATE SET n = decision_hours.n + 1`),
+		at.UTC().Truncate(time.Hour), outcome, reason, le, shardOf(employeeID))
 	if err != nil {
 		return fmt.Errorf("counting the decision per hour: %w", err)
 	}

@@ -57,11 +57,12 @@ func TestDecisionHours(t *testing.T) {
 		// The same e-mail in a second mailbox: a duplicate, slow.
 		record(store.MessageRecord{EmployeeID: 2, Message: testMessage("AAMk-c1p", "<c1@x>"), Folder: inbox, Decision: importedDecision(),
 			Note: "notification", NotifiedAt: now.Add(-2 * time.Hour)})
-		// Two ignored by a delta round; one moved (nothing), then decided again.
+		// Two ignored by a delta round, in two mailboxes (two shards of the
+		// hour's count); one moved (nothing), then decided again.
 		for i := range 2 {
-			record(store.MessageRecord{EmployeeID: 1, Message: testMessage(fmt.Sprintf("AAMk-c%d", i+2), ""), Folder: inbox, Decision: noMatch, Note: "delta"})
+			record(store.MessageRecord{EmployeeID: int64(2 - i), Message: testMessage(fmt.Sprintf("AAMk-c%d", i+2), ""), Folder: inbox, Decision: noMatch, Note: "delta"})
 		}
-		record(store.MessageRecord{EmployeeID: 1, Message: testMessage("AAMk-c2", ""), Folder: kunden, Decision: noMatch, Note: "notification",
+		record(store.MessageRecord{EmployeeID: 2, Message: testMessage("AAMk-c2", ""), Folder: kunden, Decision: noMatch, Note: "notification",
 			NotifiedAt: now})
 		now = h0.Add(time.Hour + 5*time.Minute)
 		record(store.MessageRecord{EmployeeID: 1, Message: testMessage("AAMk-c3", ""), Folder: inbox, Decision: internal, Note: "delta"})
@@ -139,8 +140,10 @@ func BenchmarkDecisionHours(b *testing.B) {
 			for h := range 7*24 + 1 {
 				for _, v := range verdicts {
 					for _, le := range buckets {
-						tx.MustExec(tx.Rebind(`INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, n) VALUES (?, ?, ?, ?, ?)`),
-							start.Add(time.Duration(h)*time.Hour), v[0], v[1], le, 1000)
+						for shard := range 4 { // a busy hour's counts spread over shards
+							tx.MustExec(tx.Rebind(`INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, shard, n) VALUES (?, ?, ?, ?, ?, ?)`),
+								start.Add(time.Duration(h)*time.Hour), v[0], v[1], le, shard, 1000)
+						}
 					}
 				}
 			}

@@ -8,14 +8,17 @@
 -- however many decisions there are.
 -- latency_le_ms is the bucket's upper bound in milliseconds; -1: not from a
 -- notification (delta, backfill, rematch); 9223372036854775807: above the
--- largest bound.
+-- largest bound. shard spreads the counts of one hour over 16 rows (the
+-- mailbox's employee ID modulo 16), so that concurrent workers storing
+-- decisions do not all wait for the same row lock; readers sum the shards.
 CREATE TABLE decision_hours (
     hour          TIMESTAMP NOT NULL,
     outcome       TEXT NOT NULL,
     reason        TEXT NOT NULL,
     latency_le_ms BIGINT NOT NULL,
+    shard         INTEGER NOT NULL DEFAULT 0,
     n             BIGINT NOT NULL,
-    PRIMARY KEY (hour, outcome, reason, latency_le_ms)
+    PRIMARY KEY (hour, outcome, reason, latency_le_ms, shard)
 );
 
 -- The last week of decisions made before this migration, without latency.
