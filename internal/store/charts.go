@@ -96,7 +96,7 @@ func LatencyBucket(d time.Duration) int64 {
 
 // decisionHourShards is how many rows share the count of one hour,
 // verdict and latency bucket (decision_hours.shard).
-const decisionHourShards = 16
+const decisionHourShards = 4
 
 func shardOf(employeeID int64) int64 {
 	return (employeeID%decisionHourShards + decisionHourShards) % decisionHourShards

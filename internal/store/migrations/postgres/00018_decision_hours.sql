@@ -8,8 +8,8 @@
 -- however many decisions there are.
 -- latency_le_ms is the bucket's upper bound in milliseconds; -1: not from a
 -- notification (delta, backfill, rematch); 9223372036854775807: above the
--- largest bound. shard spreads the counts of one hour over 16 rows (the
--- mailbox's employee ID modulo 16), so that concurrent workers storing
+-- largest bound. shard spreads the counts of one hour over 4 rows (the
+-- mailbox's employee ID modulo 4), so that concurrent workers storing
 -- decisions do not all wait for the same row lock; readers sum the shards.
 CREATE TABLE decision_hours (
     hour          TIMESTAMPTZ NOT NULL,
