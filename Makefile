@@ -30,8 +30,7 @@ test: services
 	set -a && . var/services.env && set +a && \
 	export TEST_POSTGRES_URL="$$POSTGRES_URL" TEST_REDIS_URL="$$REDIS_URL" REQUIRE_INTEGRATION=1 && \
 	$(GO) test -race -count=1 $(PKGS) && \
-	$(GO) test -count=1 -run '^($(NORACE_TESTS))$$' ./jobs/ && \
-	deploy/grafana/check.sh
+	$(GO) test -count=1 -run '^($(NORACE_TESTS))$$' ./jobs/
 
 lint:
 	$(GO) vet $(PKGS)
