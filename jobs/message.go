@@ -52,7 +52,7 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
-	res, err := h.importer.importMessage(ctx, mb, msg, "notification")
+	res, err := h.importer.importMessage(ctx, mb, msg, "notification", pl.NotifiedAt)
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}

@@ -289,7 +289,7 @@ func (h *RematchMessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) 
 	if !pl.Requested.IsZero() {
 		cause += " at " + pl.Requested.UTC().Format(time.RFC3339)
 	}
-	res, err := h.importer.importWithRules(ctx, mb, msg, rules, "rematch", cause)
+	res, err := h.importer.importWithRules(ctx, mb, msg, rules, "rematch", cause, time.Time{})
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}

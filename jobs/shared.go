@@ -207,17 +207,18 @@ type importer struct {
 }
 
 // importMessage matches a message with the cached rules and records it.
-func (im *importer) importMessage(ctx context.Context, mb store.Mailbox, msg *model.Message, note string) (store.RecordResult, error) {
+// notifiedAt is when its change notification came (zero: it came otherwise).
+func (im *importer) importMessage(ctx context.Context, mb store.Mailbox, msg *model.Message, note string, notifiedAt time.Time) (store.RecordResult, error) {
 	rules, err := im.rules.get(ctx)
 	if err != nil {
 		return store.RecordResult{}, err
 	}
-	return im.importWithRules(ctx, mb, msg, rules, note, "")
+	return im.importWithRules(ctx, mb, msg, rules, note, "", notifiedAt)
 }
 
 // importWithRules is importMessage with the given rules; cause, when set,
 // names the change that made this a retroactive decision (rematch).
-func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *model.Message, rules *match.Rules, note, cause string) (store.RecordResult, error) {
+func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *model.Message, rules *match.Rules, note, cause string, notifiedAt time.Time) (store.RecordResult, error) {
 	folder, err := im.folders.path(ctx, mb, msg.ParentFolderID)
 	if err != nil {
 		return store.RecordResult{}, err
@@ -232,12 +233,16 @@ func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *
 		}
 		d = match.Decide(in, prep, l)
 	}
-	res, err := im.st.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note, Cause: cause})
+	res, err := im.st.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note, Cause: cause,
+		NotifiedAt: notifiedAt})
 	if err != nil {
 		return res, err
 	}
 	if im.metrics != nil {
 		im.metrics.Decisions.WithLabelValues(res.Outcome, d.Reason).Inc()
+		if !notifiedAt.IsZero() {
+			im.metrics.NotificationLatency.Observe(max(time.Since(notifiedAt).Seconds(), 0))
+		}
 	}
 	return res, im.filing.enqueue(ctx, mb, msg, res, d.CustomerID)
 }

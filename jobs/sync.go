@@ -137,7 +137,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			return n, err
 		}
 		for i := range page.Messages {
-			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta", time.Time{}); err != nil {
 				return n, err
 			}
 			order.see(&page.Messages[i])
@@ -188,7 +188,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 			if seen[m.ID] {
 				continue
 			}
-			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list", time.Time{}); err != nil {
 				return n, err
 			}
 			n++

@@ -50,6 +50,14 @@ func TestMailBecomesActivity(t *testing.T) {
 				`connector_tasks_processed_total{outcome="ok",type="message:process"}`,
 				`connector_graph_requests_total{status="200"}`,
 				`connector_webhook_received_total{kind="notification"}`,
+				// Read at scrape time (queues, mailboxes, readiness) and the
+				// notification's latency: what the dashboard and alerts query.
+				`connector_queue_tasks{queue="critical",state="pending"}`,
+				`connector_queue_latency_seconds{queue="default"}`,
+				`connector_mailboxes{state="enabled"}`,
+				`connector_mailboxes_in_error{kind="subscription_failed"} 0`,
+				`connector_ready{check="database"} 1`,
+				`connector_notification_to_decision_seconds_count`,
 			} {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)

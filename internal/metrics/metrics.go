@@ -90,6 +90,9 @@ type Metrics struct {
 	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
 	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
 	CRMWebhookDeliveries *prometheus.CounterVec
+	// NotificationLatency observes the time from a change notification's
+	// arrival to the stored decision (and activity) of its message.
+	NotificationLatency prometheus.Histogram
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -164,7 +167,21 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
 		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
 	}, []string{"outcome"})
+	m.NotificationLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: "notification", Name: "to_decision_seconds",
+		Help:    "Time from a change notification's arrival to the stored decision (with the activity, if imported) of its message.",
+		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+	})
+	// Series that alerts and the dashboard rate from zero exist from the
+	// start: an increase is only seen from a first sample.
+	for _, status := range []string{"200", "429"} {
+		m.GraphRequests.WithLabelValues(status)
+	}
+	for _, kind := range []string{KindNotification, KindLifecycle} {
+		m.WebhookReceived.WithLabelValues(kind)
+	}
 	reg.MustRegister(
+		m.NotificationLatency,
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,

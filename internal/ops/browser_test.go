@@ -1,8 +1,11 @@
 package ops_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,6 +144,29 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		fail("screenshot of /ops/", err)
 	}
+	// The charts render, with a size, and draw something besides the
+	// background (the seeded decisions and the notified one's latency).
+	chartShots := map[string][]byte{}
+	for _, id := range []string{"chart-decisions", "chart-latency"} {
+		if err := chromedp.Do(bctx, chromedp.ScrollIntoView(chromedp.ID(id))); err != nil {
+			fail("scroll to #"+id, err)
+		}
+		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(r => [r.width, r.height])(document.getElementById("`+id+`").getBoundingClientRect())`))
+		if err != nil {
+			fail("size of #"+id, err)
+		}
+		if len(box) != 2 || box[0] < 100 || box[1] < 50 {
+			t.Errorf("#%s is %v CSS pixels: not rendered", id, box)
+		}
+		shot, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.ID(id)))
+		if err != nil {
+			fail("screenshot of #"+id, err)
+		}
+		if n := drawnPixels(t, shot); n < 50 {
+			t.Errorf("#%s: %d pixels not background: nothing drawn", id, n)
+		}
+		chartShots["ops-"+id+".png"] = shot
+	}
 
 	// Search a decision, unfold it and open its details.
 	// (#decisions is on the status page too: wait for the results page.)
@@ -222,9 +248,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Content-Security-Policy violations:\n%s", strings.Join(violation, "\n"))
 	}
 	mu.Unlock()
-	for name, png := range map[string][]byte{"ops-status.png": statusShot, "ops-mailboxes.png": mailboxesShot, "ops-queues.png": queuesShot} {
+	chartShots["ops-status.png"], chartShots["ops-mailboxes.png"], chartShots["ops-queues.png"] = statusShot, mailboxesShot, queuesShot
+	for name, png := range chartShots {
 		saveScreenshot(t, name, png)
 	}
+}
+
+// drawnPixels counts the pixels of a PNG that differ from its top-left
+// pixel (the background).
+func drawnPixels(t *testing.T, b []byte) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG (%d bytes): %v", len(b), err)
+	}
+	r := img.Bounds()
+	bg := color.RGBAModel.Convert(img.At(r.Min.X, r.Min.Y))
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) != bg {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // saveScreenshot writes a screenshot to the test's directory and, with

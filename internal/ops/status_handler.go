@@ -32,6 +32,7 @@ type statusPage struct {
 	AlertsMore int
 	Webhooks   []webhookRow
 	Decisions  decisionList
+	Charts     *charts // nil: the store cannot chart
 }
 
 // webhookLister lists the CRM's webhook endpoints; *store.Store is one.
@@ -112,6 +113,7 @@ func (h *Handler) status(c echo.Context) error {
 			data.Webhooks = append(data.Webhooks, webhookRowOf(now, ep))
 		}
 	}
+	data.Charts = h.charts(ctx, now)
 	if data.Decisions, err = h.decisionList(c, 10); err != nil {
 		return err
 	}

@@ -29,6 +29,10 @@ type MessageRecord struct {
 	// Cause, when set, is the master-data or settings change that made this
 	// a retroactive decision (DESIGN §11); the history records it.
 	Cause string
+	// NotifiedAt is when the change notification of the message came (zero
+	// when it came otherwise); the hourly latency chart of /ops counts
+	// from it.
+	NotifiedAt time.Time
 }
 
 // RecordResult says what RecordMessage did.
@@ -85,8 +89,14 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 			next.ActivityID = &res.ActivityID
 		}
 		if kind, dedupe, detail, ok := historyEvent(prev, next, r); ok {
-			if err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, kind, dedupe, detail); err != nil {
+			added, err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, kind, dedupe, detail)
+			if err != nil {
 				return fmt.Errorf("recording the decision's history: %w", err)
+			}
+			// Counted per hour once, as the history records it once (not
+			// for a concurrent redelivery), and only a new verdict.
+			if added && (prev == nil || prev.Outcome != next.Outcome || prev.Reason != next.Reason) {
+				return s.countDecision(ctx, tx, r.EmployeeID, s.now(), next.Outcome, next.Reason, r.NotifiedAt)
 			}
 		}
 		return nil

@@ -119,7 +119,7 @@ func (d Decision) Notes() string {
 // once: the same kind with the same dedupe token is recorded only the first
 // time (a retried task writes nothing new).
 func (s *Store) AddDecisionEvent(ctx context.Context, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
-	if err := s.addEvent(ctx, s.db, employeeID, messageID, kind, dedupe, detail); err != nil {
+	if _, err := s.addEvent(ctx, s.db, employeeID, messageID, kind, dedupe, detail); err != nil {
 		return fmt.Errorf("store: decision event: %w", err)
 	}
 	return nil
@@ -132,15 +132,20 @@ func (s *Store) AddDecisionNote(ctx context.Context, employeeID int64, messageID
 	return s.AddDecisionEvent(ctx, employeeID, messageID, EventNote, token(note), EventDetail{Text: note})
 }
 
-func (s *Store) addEvent(ctx context.Context, db sqlx.ExecerContext, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
+// added is false when the event was recorded before.
+func (s *Store) addEvent(ctx context.Context, db sqlx.ExecerContext, employeeID int64, messageID, kind, dedupe string, detail EventDetail) (added bool, err error) {
 	b, err := json.Marshal(detail)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = db.ExecContext(ctx, s.q(`
+	res, err := db.ExecContext(ctx, s.q(`
 		INSERT INTO decision_events (employee_id, graph_message_id, at, kind, dedupe, detail)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), employeeID, messageID, s.now(), kind, dedupe, string(b))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // addActivityEvent appends an event to the history of the decision that
