@@ -70,6 +70,12 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	switch {
 	case !exists || row.Status == store.SubscriptionFailed:
 		subErr = h.subscriber.subscribe(ctx, mb, "backfill", log)
+		if subErr == nil {
+			// Marked access denied or not found just now: no sweep.
+			if cur, err := h.st.MailboxByEmployee(ctx, mb.EmployeeID); err == nil && !cur.Syncable() {
+				return nil
+			}
+		}
 	case row.ExpiresAt.Sub(h.now()) < h.renewBefore:
 		subErr = h.renew(ctx, mb, row, log)
 	}
@@ -98,6 +104,9 @@ func (h *EnsureSubscriptionsHandler) recheckAccess(ctx context.Context, mb store
 	}
 	if err := h.st.DeleteSubscriptionRow(ctx, mb.EmployeeID); err != nil {
 		return err
+	}
+	if mb.State() == store.MailboxNotFound {
+		return h.subscriber.subscribe(ctx, mb, "mailbox found", log)
 	}
 	return h.subscriber.subscribe(ctx, mb, "access restored", log)
 }
