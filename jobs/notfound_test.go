@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/dedesales/exchange-connector/internal/alert"
 	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/graphsim"
 	"github.com/dedesales/exchange-connector/internal/metrics"
 	"github.com/dedesales/exchange-connector/internal/model"
@@ -287,6 +289,49 @@ func TestMailboxNotFoundAndUPN(t *testing.T) {
 			if mb := mailbox(tc.emp); !mb.Syncable() {
 				t.Errorf("employee %d after mail: %s %q", tc.emp, mb.State(), mb.LastError)
 			}
+		}
+	})
+}
+
+// A user deleted after its mailbox was subscribed: the renewal's 404
+// ErrorInvalidUser marks the mailbox not_found (not a subscription failure
+// retried forever), and the subscription, gone with the user, is dropped
+// without an error although its deletion answers the same 404.
+func TestDeletedUserMarksMailboxNotFound(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		s.SetClock(func() time.Time { return now })
+		g := newScriptGraph()
+		h := newTestHandlers(t, s, Deps{Graph: g, Enqueuer: &taskQueue{}, Keys: testKeys(t), PublicURL: "https://connector.example",
+			Now: func() time.Time { return now }, SubscriptionLifetime: 48 * time.Hour, RenewBefore: 12 * time.Hour, SweepEvery: 1000 * time.Hour})
+		if err := s.MailboxSynced(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveSubscription(ctx, 1, model.Subscription{ID: "s1", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		gone := func(op string) error {
+			msg := "Operation: " + op + "; Exception: [Status Code: NotFound; Reason: The requested user 'anna@firma.example' is invalid.]"
+			return &grapherr.Error{Kind: grapherr.Classify(404, "ExtensionError", msg), Op: op, Status: 404, Code: "ExtensionError", Message: msg}
+		}
+		ensure := func() error {
+			return h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil))
+		}
+		g.failNext(opRenew, gone("Update"))
+		if err := ensure(); err != nil {
+			t.Fatalf("upkeep with the renewal refused: %v", err)
+		}
+		mb, err := s.MailboxByEmployee(ctx, 1)
+		if err != nil || mb.State() != store.MailboxNotFound || !strings.Contains(mb.LastError, "The requested user 'anna@firma.example' is invalid.") {
+			t.Fatalf("after the renewal: %+v, %v", mb, err)
+		}
+		g.failNext(opDelete, gone("Delete"))
+		if err := ensure(); err != nil {
+			t.Fatalf("upkeep dropping the subscription: %v", err)
+		}
+		if _, err := s.SubscriptionOf(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("subscription row: %v, want it dropped", err)
 		}
 	})
 }

@@ -239,6 +239,13 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
 			return ferr
 		}
+		if errors.Is(err, grapherr.ErrUserNotFound) {
+			// The user was deleted or renamed: Graph answers the
+			// subscription's operations 404 "The requested user '…' is
+			// invalid." (microsoft-graph-docs-contrib#3201).
+			log.Warn("mailbox not found at Graph; re-checking it later", slog.Any("error", err))
+			return h.st.MarkMailboxNotFound(ctx, mb.EmployeeID, err.Error())
+		}
 		return fmt.Errorf("renewing subscription: %w", err)
 	}
 	sub.Resource = row.Resource
@@ -249,7 +256,9 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 func (h *EnsureSubscriptionsHandler) unsubscribe(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
 	if row.Status == store.SubscriptionActive {
 		err := h.graph.DeleteSubscription(ctx, row.GraphID)
-		if err != nil && !errors.Is(err, grapherr.ErrNotFound) {
+		// A deleted user's subscription answers 404 ErrorInvalidUser
+		// (microsoft-graph-docs-contrib#3201): gone with the user.
+		if err != nil && !errors.Is(err, grapherr.ErrNotFound) && !errors.Is(err, grapherr.ErrUserNotFound) {
 			return fmt.Errorf("deleting subscription: %w", err)
 		}
 	}
