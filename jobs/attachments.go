@@ -65,7 +65,7 @@ func (h *FileAttachmentsHandler) ProcessTask(ctx context.Context, t *asynq.Task)
 	if err != nil || !ok {
 		return err
 	}
-	atts, err := h.files.Attachments(ctx, mb.Address, pl.MessageID)
+	atts, err := h.files.Attachments(ctx, mb.GraphRef(), pl.MessageID)
 	if err != nil {
 		return h.filingFailure(ctx, mb, pl, err, log)
 	}
@@ -326,7 +326,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string,
 	if a.Kind == model.AttachmentReference {
 		src = strings.NewReader(shortcut)
 	} else {
-		body, err := f.h.files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
+		body, err := f.h.files.OpenAttachment(ctx, f.mb.GraphRef(), f.pl.MessageID, a.ID)
 		if err != nil {
 			return 0, "", err
 		}

@@ -48,7 +48,7 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			h.touched.put(pl.SubscriptionID, true)
 		}
 	}
-	msg, err := h.graph.Message(ctx, mb.Address, pl.MessageID)
+	msg, err := h.graph.Message(ctx, mb.GraphRef(), pl.MessageID)
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}

@@ -66,6 +66,13 @@ func (m *mailboxes) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 			return merr
 		}
 		return nil
+	case errors.Is(err, grapherr.ErrUserNotFound):
+		// Graph does not know the user (deleted, renamed): retrying cannot
+		// help; the subscription upkeep looks the address up again and
+		// re-checks with back-off.
+		log.Error("mailbox not found at Graph; marking it and stopping", slog.Any("error", err))
+		m.cache.forget(mb.EmployeeID)
+		return m.st.MarkMailboxNotFound(ctx, mb.EmployeeID, err.Error())
 	case errors.Is(err, grapherr.ErrNotFound):
 		n, _ := asynq.GetRetryCount(ctx)
 		if n < notFoundRetries {
@@ -127,7 +134,7 @@ func (f *folders) path(ctx context.Context, mb store.Mailbox, folderID string) (
 
 // refresh reads the folder tree from Graph and stores it.
 func (f *folders) refresh(ctx context.Context, mb store.Mailbox) ([]store.Folder, error) {
-	tree, err := f.graph.FolderTree(ctx, mb.Address)
+	tree, err := f.graph.FolderTree(ctx, mb.GraphRef())
 	if err != nil {
 		return nil, err
 	}

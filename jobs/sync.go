@@ -124,7 +124,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 	fresh, inRound := link == "", 0 // a first round, filtered by since, and its size
 	var order roundOrder            // of a first round, asked for newest first
 	for {
-		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
+		page, err := h.graph.Delta(ctx, mb.GraphRef(), f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
 			log.Warn("delta sync state lost; starting a fresh round", "folder", f.DisplayName)
 			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
@@ -179,7 +179,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 	}
 	link, n := "", 0
 	for {
-		page, err := h.graph.ListReceived(ctx, mb.Address, f.ID, link, since, until)
+		page, err := h.graph.ListReceived(ctx, mb.GraphRef(), f.ID, link, since, until)
 		if err != nil {
 			return n, err
 		}

@@ -321,6 +321,10 @@ type UserInput struct {
 	DisplayName       string `json:"displayName" yaml:"displayName"`
 	Mail              string `json:"mail" yaml:"mail"`
 	UserPrincipalName string `json:"userPrincipalName" yaml:"userPrincipalName"`
+	// ProxyAddresses are further SMTP addresses of the user ("smtp:" prefix
+	// optional). Graph paths accept only the ID and the UPN; mail and
+	// aliases are found with GET /users?$filter=….
+	ProxyAddresses []string `json:"proxyAddresses" yaml:"proxyAddresses"`
 }
 
 // AddUser creates a user with the well-known folders (or returns the
@@ -350,7 +354,16 @@ func (s *Server) AddUser(in UserInput) (string, error) {
 	if in.DisplayName == "" {
 		in.DisplayName, _, _ = strings.Cut(in.UserPrincipalName, "@")
 	}
-	s.tenant.addUser(&user{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Mail: in.Mail, UPN: in.UserPrincipalName})
+	var aliases []string
+	for _, a := range in.ProxyAddresses {
+		if strings.HasPrefix(strings.ToLower(a), "smtp:") {
+			a = a[len("smtp:"):]
+		}
+		if a != "" {
+			aliases = append(aliases, a)
+		}
+	}
+	s.tenant.addUser(&user{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Mail: in.Mail, UPN: in.UserPrincipalName, Aliases: aliases})
 	return strings.ToLower(in.ID), nil
 }
 

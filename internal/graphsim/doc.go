@@ -31,7 +31,8 @@
 //
 // # Graph (under /v1.0)
 //
-//	GET /users/{id|upn|mail}
+//	GET /users/{id|upn}
+//	GET /users?$filter=mail eq '…' | userPrincipalName eq '…' | proxyAddresses/any(x:x eq 'smtp:…')
 //	GET /users/{u}/mailFolders                               children of msgfolderroot
 //	GET /users/{u}/mailFolders/{id|wellKnownName}
 //	GET /users/{u}/mailFolders/{f}/childFolders[?includeHiddenFolders=true]
@@ -52,12 +53,19 @@
 // Preference-Applied. IDs are immutable anyway, except that a move gives a
 // message a new ID (the old one answers 404 ErrorItemNotFound), as Exchange
 // does. Request bodies may be gzip-compressed (msgraph-sdk-go does that).
-// Path keywords are case-insensitive; IDs are not. A user named in any
-// /users/{id} request is created on first use with the well-known folders
-// (msgfolderroot with inbox, sentitems, drafts, deleteditems, junkemail,
-// outbox, archive, conversationhistory, and the hidden syncissues,
-// clutter, scheduled, …): a GUID becomes the user's ID, anything else its
-// mail and UPN (the ID is then derived from it, stable across runs).
+// Path keywords are case-insensitive; IDs are not. Graph paths name a
+// user by ID or userPrincipalName only; any other user (an unknown one, or
+// a mail address that is not the UPN) answers 404 ErrorInvalidUser "The
+// requested user '…' is invalid." (POST /subscriptions: 404 ExtensionError
+// with that reason; GET /users/{x}: 404 Request_ResourceNotFound). Users
+// exist once a scenario or a control call created them: POST /_sim/users
+// (mail and userPrincipalName may differ), or POST /_sim/messages and the
+// other control calls, which create a mailbox on first use with the
+// well-known folders (msgfolderroot with inbox, sentitems, drafts,
+// deleteditems, junkemail, outbox, archive, conversationhistory, and the
+// hidden syncissues, clutter, scheduled, …): a GUID becomes the user's ID,
+// anything else its mail and UPN (the ID is then derived from it, stable
+// across runs).
 //
 // Subscriptions: resource /users/{u}/messages, /users/{u}/mailFolders('x')/messages
 // or /users/{u}/mailFolders/{id}/messages (a display name fails with 400
@@ -145,7 +153,8 @@
 //	  - id: 4c1a7b1e-…            # optional; default derived from the UPN
 //	    displayName: Anna Berger
 //	    mail: anna.berger@dedenet.de
-//	    userPrincipalName: anna.berger@dedenet.de   # default: mail
+//	    userPrincipalName: anna.berger@dedenet.de   # default: mail; may differ (a.berger@dedenet.onmicrosoft.com)
+//	    proxyAddresses: [anna@dedenet.de]            # optional aliases
 //	    folders: ["inbox/Kunden/Müller Bau", "Projekte"]
 //	    messages:
 //	      - folder: inbox            # folder reference as in the control API (default inbox)

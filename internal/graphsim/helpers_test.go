@@ -31,6 +31,18 @@ type sim struct {
 // certificate the simulator must trust.
 func startSim(t *testing.T, sub *subscriber, mod func(*Options)) *sim {
 	t.Helper()
+	s := startBareSim(t, sub, mod)
+	// Graph knows only users that a scenario or a control call created;
+	// the tests' usual mailbox exists from the start.
+	if _, err := s.AddUser(UserInput{Mail: mailbox}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startBareSim starts a simulator without users.
+func startBareSim(t *testing.T, sub *subscriber, mod func(*Options)) *sim {
+	t.Helper()
 	opts := Options{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret,
 		ValidationTimeout: 2 * time.Second, NotifyTimeout: 2 * time.Second,
 		NotifyRetry: RetryPolicy{MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}}

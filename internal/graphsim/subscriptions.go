@@ -213,7 +213,10 @@ func (s *Server) createSubscription(r *http.Request) (*subscription, error) {
 	if m == nil {
 		return nil, badRequest("ExtensionError", "Operation: Create; Exception: [Status Code: BadRequest; Reason: The value '%s' of parameter 'Resource' is invalid.]", req.Resource)
 	}
-	u := s.user(m[1] + m[2])
+	u := s.knownUser(m[1] + m[2])
+	if u == nil {
+		return nil, errSubscriptionUser(m[1] + m[2])
+	}
 	if !s.faults.Load().allowed(u) {
 		return nil, &httpError{http.StatusForbidden, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]"}
 	}

@@ -82,6 +82,10 @@ type Metrics struct {
 	// expires, by the employee ID of the mailbox (never its address: the
 	// metrics must not list the mailboxes). Set it with SetSubscriptionExpiry.
 	SubscriptionExpiry *prometheus.GaugeVec
+	// Mailboxes is the number of mailboxes by state (enabled, disabled,
+	// access_denied, not_found, inactive), set by the health check: a
+	// not_found or access_denied above 0 is a mailbox not synced.
+	Mailboxes *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
 	// DocumentsGuarded counts attachments renamed or left out by the filing
@@ -155,6 +159,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
 		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.",
 	}, []string{"employee"})
+	m.Mailboxes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "mailboxes", Name: "by_state",
+		Help: "Mailboxes by state (enabled, disabled, access_denied, not_found: Graph does not know the user, inactive), as of the last health check.",
+	}, []string{"state"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
@@ -186,6 +194,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.Mailboxes,
 		m.DocumentsGuarded,
 		m.CRMWebhookDeliveries,
 	)

@@ -235,7 +235,7 @@ func summaryOf(sum store.MailboxSummary) mailboxSummary {
 		switch st {
 		case store.MailboxEnabled:
 			class = "ok"
-		case store.MailboxAccessDenied:
+		case store.MailboxAccessDenied, store.MailboxNotFound:
 			class = "bad"
 		}
 		out.Items = append(out.Items, summaryItem{Label: st, N: sum.ByState[st],

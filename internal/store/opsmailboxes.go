@@ -17,6 +17,7 @@ var mailboxStateConds = []struct{ state, cond string }{
 	{MailboxInactive, `NOT m.active`},
 	{MailboxDisabled, `m.disabled`},
 	{MailboxAccessDenied, `m.access_denied_at IS NOT NULL`},
+	{MailboxNotFound, `m.not_found_at IS NOT NULL`},
 }
 
 // MailboxStates lists every state Mailbox.State can return, enabled first.

@@ -54,6 +54,11 @@ func TestMailboxPageStatesMatchMailboxState(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
+			store.MailboxNotFound: func(id int64) {
+				if err := s.MarkMailboxNotFound(ctx, id, "ErrorInvalidUser"); err != nil {
+					t.Fatal(err)
+				}
+			},
 			store.MailboxInactive: func(id int64) {
 				if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`UPDATE employees SET active = FALSE WHERE id = ?`), id); err != nil {
 					t.Fatal(err)
