@@ -48,10 +48,15 @@
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
 //
 // Every response carries request-id and client-request-id; Prefer
-// IdType="ImmutableId" and odata.maxpagesize are echoed in
-// Preference-Applied. IDs are immutable anyway, except that a move gives a
-// message a new ID (the old one answers 404 ErrorItemNotFound), as Exchange
-// does. Request bodies may be gzip-compressed (msgraph-sdk-go does that).
+// IdType="ImmutableId", odata.maxpagesize and outlook.body-content-type are
+// echoed in Preference-Applied. A message has an immutable ID and a regular
+// one; responses carry the immutable ID when the request has Prefer:
+// IdType="ImmutableId", else the regular one, and notifications the format
+// of the subscription's creation request. A move keeps the immutable ID and
+// gives a new regular ID (the old one answers 404 ErrorItemNotFound), as
+// Exchange does; either ID names a message in a request. Bodies are HTML
+// unless Prefer: outlook.body-content-type="text" (then text, HTML rendered
+// as plain text). Request bodies may be gzip-compressed (msgraph-sdk-go does that).
 // Path keywords are case-insensitive; IDs are not. A user named in any
 // /users/{id} request is created on first use with the well-known folders
 // (msgfolderroot with inbox, sentitems, drafts, deleteditems, junkemail,
@@ -81,9 +86,10 @@
 // # Control API (no auth, same server)
 //
 //	POST   /_sim/messages            {"mailbox":"anna@x.de","folder":"inbox","message":{…Graph message…},
-//	                                  "attachments":[…],"notify":true} → 201 {"id","mailbox","parentFolderId","internetMessageId"}
+//	                                  "attachments":[…],"notify":true} → 201 {"id" (immutable),"restId","mailbox","parentFolderId","internetMessageId"}
 //	PATCH  /_sim/messages/{id}       {…fields…} merged into the message → 204, notifies "updated"
-//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id":new ID,"previousId":…}
+//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id" (immutable, kept),"previousId","restId" (new),"previousRestId"};
+//	                                  notifies "deleted" (old place) and "created" (new place)
 //	DELETE /_sim/messages/{id}       → 204
 //	POST   /_sim/folders             {"mailbox","folder":"inbox/Sub"} or {"mailbox","parent":"inbox","displayName","isHidden"} → 201 mailFolder
 //	POST   /_sim/users               {"id","displayName","mail","userPrincipalName"} → 201 {"id"}

@@ -255,25 +255,6 @@ func TestAttachments(t *testing.T) {
 	}
 }
 
-func TestMoveGivesNewID(t *testing.T) {
-	s := startSim(t, nil, nil)
-	id := s.addMessage("anna@example.com", "inbox", map[string]any{"subject": "move me"})
-	code, _, out := s.do("POST", "/_sim/messages/"+url.PathEscape(id)+"/move", map[string]any{"folder": "Archiv/2026"}, nil)
-	if code != http.StatusOK || out["id"] == id {
-		t.Fatalf("move: %d %v", code, out)
-	}
-	if code, _, e := s.graph("GET", "/users/anna@example.com/messages/"+url.PathEscape(id), nil); code != http.StatusNotFound ||
-		e["error"].(map[string]any)["code"] != "ErrorItemNotFound" {
-		t.Errorf("old id: %d %v", code, e)
-	}
-	if code, _, _ := s.graph("GET", "/users/anna@example.com/messages/"+url.PathEscape(out["id"].(string)), nil); code != http.StatusOK {
-		t.Errorf("new id: %d", code)
-	}
-	if code, _, _ := s.do("DELETE", "/_sim/messages/"+url.PathEscape(out["id"].(string)), nil, nil); code != http.StatusNoContent {
-		t.Errorf("delete: %d", code)
-	}
-}
-
 func TestUpdateAndGzipBody(t *testing.T) {
 	sb := newSubscriber(t)
 	s := startSim(t, sb, nil)
