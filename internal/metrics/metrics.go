@@ -39,6 +39,11 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// ReasonMovedAway is the Decisions reason of an imported mail found again in
+// a folder whose mail is not imported (moved to Deleted Items, Archive…):
+// it stays imported and the move goes into its history.
+const ReasonMovedAway = "moved_away"
+
 // Reasons for DocumentsGuarded.
 const (
 	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
