@@ -83,7 +83,7 @@
 // (Options.NotifyRetry, default 6 attempts over about a minute), then
 // counted as failed.
 //
-// # Control API (no auth, same server)
+// # Control API (no auth, same server; {id} is either ID of a message)
 //
 //	POST   /_sim/messages            {"mailbox":"anna@x.de","folder":"inbox","message":{…Graph message…},
 //	                                  "attachments":[…],"notify":true} → 201 {"id" (immutable),"restId","mailbox","parentFolderId","internetMessageId"}
@@ -121,7 +121,8 @@
 // "name","contentType","contentBytes":base64 | "size":N (synthesises
 // SyntheticContent(name, N), never held in memory),"isInline","contentId",
 // "item":{…message…} (itemAttachment: $value is its MIME),"sourceUrl"
-// (referenceAttachment; $value answers 405)}. Attachments above 3 MB come
+// with "exposeSourceUrl":true (referenceAttachment: v1.0 documents no
+// sourceUrl, so without the opt-in it is not sent; $value answers 405)}. Attachments above 3 MB come
 // without contentBytes.
 //
 // Faults (POST /_sim/faults, scenario "faults"):
@@ -161,6 +162,7 @@
 //	        message: {subject: …, from: {emailAddress: {name: …, address: …}}, toRecipients: [...], body: {...}}
 //	        attachments:
 //	          - {type: file, name: a.pdf, contentType: application/pdf, size: 248311}   # type: file|item|reference
+//	          - {type: reference, name: Plan, sourceUrl: "https://…", exposeSourceUrl: true}  # opt in to a sourceUrl
 //	accessPolicy:
 //	  allowedMailboxes: [anna.berger@dedenet.de]
 //	secrets:

@@ -177,7 +177,7 @@ func TestAttachments(t *testing.T) {
 		map[string]any{"@odata.type": "#microsoft.graph.itemAttachment", "name": "Re: Rückfrage", "item": map[string]any{
 			"subject": "Rückfrage Lieferung", "from": map[string]any{"emailAddress": map[string]any{"name": "T M", "address": "t@m.de"}},
 			"body": map[string]any{"contentType": "text", "content": "Hallo"}}},
-		map[string]any{"@odata.type": "#microsoft.graph.referenceAttachment", "name": "Pläne Halle 3", "sourceUrl": "https://contoso.sharepoint.com/x"},
+		map[string]any{"@odata.type": "#microsoft.graph.referenceAttachment", "name": "Pläne Halle 3", "sourceUrl": "https://contoso.sharepoint.com/x", "exposeSourceUrl": true},
 		map[string]any{"name": "big.bin", "size": big},
 	)
 	base := "/users/anna@example.com/messages/" + url.PathEscape(id)

@@ -49,6 +49,7 @@ const (
 	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
 	GuardUnsafeLink  = "unsafe_link"  // a cloud link with an unsafe address, not filed
 	GuardTooLarge    = "too_large"    // above max_attachment_bytes, not filed
+	GuardNoLink      = "no_link"      // a cloud link without an address (Graph v1.0 sends none), not filed
 )
 
 // Metrics are the connector's metrics.
