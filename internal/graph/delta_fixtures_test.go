@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/graph"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/graphsim"
+	"github.com/dedesales/exchange-connector/internal/model"
 )
 
 // Microsoft's own delta examples (concepts/delta-query-messages.md, copied
@@ -140,5 +142,69 @@ func TestDeltaParsesMicrosoftExamples(t *testing.T) {
 		if !strings.Contains(p, `IdType="ImmutableId"`) || !strings.Contains(p, `outlook.body-content-type="text"`) {
 			t.Errorf("request %d: Prefer %q", i, p)
 		}
+	}
+}
+
+// The client creates subscriptions with Prefer: IdType="ImmutableId", so
+// their notifications carry immutable IDs ("Existing subscriptions that
+// were created without the header continue to use the default ID format",
+// outlook-immutable-id.md): a mail moved to Deleted Items is notified under
+// the ID it had in the Inbox, and GET by that ID finds it there.
+func TestSubscriptionNotifiesImmutableIDs(t *testing.T) {
+	notified := make(chan string, 16)
+	sub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok := r.URL.Query().Get("validationToken"); tok != "" {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(tok))
+			return
+		}
+		var body struct {
+			Value []struct {
+				ResourceData struct {
+					ID string `json:"id"`
+				} `json:"resourceData"`
+			} `json:"value"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err == nil {
+			for _, v := range body.Value {
+				notified <- v.ResourceData.ID
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer sub.Close()
+	e := newEnv(t, graphsim.Options{AllowHTTPNotify: true})
+	c := e.client(t, nil)
+	ctx := context.Background()
+	if _, err := c.CreateSubscription(ctx, model.Subscription{
+		Resource: "/users/" + anna + "/messages", NotificationURL: sub.URL + "/graph/notifications",
+		LifecycleNotificationURL: sub.URL + "/graph/lifecycle", ClientState: "v1.state", ExpiresAt: time.Now().Add(24 * time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.sim.CreateMessage(graphsim.MessageInput{Mailbox: anna, Folder: "inbox", Message: map[string]any{"subject": "bleibt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := e.sim.Move(m.ID, "deleteditems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{m.ID, m.ID} { // created in Inbox, created in Deleted Items
+		select {
+		case got := <-notified:
+			if got != want || got == m.RestID || got == mv.RestID {
+				t.Errorf("notification %d: id %q, want the immutable %q", i, got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("notification %d not delivered", i)
+		}
+	}
+	got, err := c.Message(ctx, anna, m.ID)
+	if err != nil || got.ID != m.ID || got.ParentFolderID == "" {
+		t.Fatalf("GET after the move: %+v, %v", got, err)
+	}
+	if inbox, _ := c.Message(ctx, anna, m.RestID); inbox != nil {
+		t.Errorf("the regular ID from before the move still answers: %+v", inbox)
 	}
 }
