@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/dedesales/exchange-connector/internal/graphsim"
 	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
@@ -154,5 +156,35 @@ func TestMoveWithChangedIDStaysImported(t *testing.T) {
 	}
 	if a, _ := s.activities(t); a != 1 {
 		t.Errorf("%d activities, want 1", a)
+	}
+}
+
+// The activity's text is the body as text: the connector asks Graph for
+// text bodies (Prefer: outlook.body-content-type="text") on the
+// notification, delta and list paths, and the simulator, like Graph, sends
+// HTML otherwise.
+func TestActivityBodyIsText(t *testing.T) {
+	s := newStack(t, store.SQLite)
+	old, err := s.sim.CreateMessage(graphsim.MessageInput{Mailbox: anna, Folder: "inbox", Notify: new(bool), Message: map[string]any{
+		"subject": "Backfill HTML", "from": from("sabine.schulz@schulz-technik.com"),
+		"body": map[string]any{"contentType": "html", "content": "<html><body><p>Guten Tag,</p><p>anbei &amp; mit Gr&uuml;&szlig;en</p></body></html>"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.start(t)
+	m := s.mail(t, anna, "inbox", map[string]any{"subject": "Notified HTML", "from": from("sabine.schulz@schulz-technik.com"),
+		"body": map[string]any{"contentType": "html", "content": "<div>Termin <b>Dienstag</b><br>10 Uhr</div>"}})
+	for id, want := range map[string]string{old.ID: "Guten Tag,\nanbei & mit Grüßen", m.ID: "Termin Dienstag\n10 Uhr"} {
+		d := s.decision(t, id)
+		if d.ActivityID == nil {
+			t.Fatalf("not imported: %+v", d)
+		}
+		a, err := s.st.FeedActivityByID(context.Background(), *d.ActivityID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.BodyText != want {
+			t.Errorf("%s: body_text %q, want %q", d.Subject, a.BodyText, want)
+		}
 	}
 }
