@@ -215,12 +215,17 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 	}
 	rd.items = make([]deltaItem, 0, len(msgs))
 	if watermark > 0 {
-		gone := map[string]bool{} // moved out, in and out again: one @removed
+		gone := map[string]int{} // moved out, in and out again: one @removed, with the last regular ID
 		for _, ts := range f.tombstones {
-			if ts.seq > watermark && f.msgs[ts.id] == nil && !gone[ts.id] {
-				gone[ts.id] = true
-				rd.items = append(rd.items, deltaItem{id: ts.id, restID: ts.restID, removed: true})
+			if ts.seq <= watermark || f.msgs[ts.id] != nil {
+				continue
 			}
+			if i, ok := gone[ts.id]; ok {
+				rd.items[i].restID = ts.restID
+				continue
+			}
+			gone[ts.id] = len(rd.items)
+			rd.items = append(rd.items, deltaItem{id: ts.id, restID: ts.restID, removed: true})
 		}
 	}
 	for _, m := range msgs {

@@ -178,3 +178,28 @@ func (s *sim) folderID(mailbox, name string) string {
 	id, _ := f["id"].(string)
 	return id
 }
+
+// Moved out, back in and out again between two rounds: the folder's delta
+// reports the message once, @removed, under the regular ID it had last.
+func TestMoveOutAndBackDeltaReportsOnce(t *testing.T) {
+	s := startSim(t, nil, nil)
+	const mb = "anna@example.com"
+	c := s.addMessageFull(mb, "inbox", map[string]any{"subject": "hin und her"})
+	_, _, first := s.graphREST("GET", "/users/"+mb+"/mailFolders/inbox/messages/delta", nil)
+	link := first["@odata.deltaLink"].(string)
+	if _, err := s.Move(c.ID, "archive"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.Move(c.ID, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Move(c.ID, "deleteditems"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, page := s.graphREST("GET", strings.TrimPrefix(link, s.GraphURL()), nil)
+	v := page["value"].([]any)
+	if len(v) != 1 || v[0].(map[string]any)["id"] != back.RestID || v[0].(map[string]any)["@removed"] == nil {
+		t.Errorf("inbox delta: %v, want one @removed %s", v, back.RestID)
+	}
+}
