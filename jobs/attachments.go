@@ -201,9 +201,15 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 			continue
 		}
 		if a.Kind == model.AttachmentReference && a.SourceURL == "" {
-			note := fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)
-			f.log.Info(note)
-			if err := f.h.st.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+			// Graph v1.0 documents no sourceUrl on a referenceAttachment
+			// (learn.microsoft.com/graph/api/resources/referenceattachment:
+			// contentType, id, isInline, lastModifiedDateTime, name, size;
+			// graph.md Errata) and its $value answers 405: there is nothing to
+			// file. Defined outcome: the link is left out with a note on the
+			// decision, a log line and documents_guarded_total{reason="no_link"};
+			// the mail and its other attachments are filed as usual.
+			if err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardNoLink, Attachment: a.Name,
+				Note: fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)}); err != nil {
 				return "", err
 			}
 			continue

@@ -56,6 +56,11 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
+	if res.MovedAway {
+		log.Info("imported message moved to a folder whose mail is not imported; kept imported, move recorded in its history",
+			"outcome", res.Outcome, "activity_id", res.ActivityID, "folder_id", msg.ParentFolderID)
+		return nil
+	}
 	log.Info("message processed", "outcome", res.Outcome, "activity_id", res.ActivityID)
 	return nil
 }

@@ -246,7 +246,11 @@ func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *
 		return res, err
 	}
 	if im.metrics != nil {
-		im.metrics.Decisions.WithLabelValues(res.Outcome, d.Reason).Inc()
+		reason := d.Reason
+		if res.MovedAway {
+			reason = metrics.ReasonMovedAway // kept imported, not excluded_folder
+		}
+		im.metrics.Decisions.WithLabelValues(res.Outcome, reason).Inc()
 		if !notifiedAt.IsZero() {
 			im.metrics.NotificationLatency.Observe(max(time.Since(notifiedAt).Seconds(), 0))
 		}

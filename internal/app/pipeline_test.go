@@ -121,7 +121,10 @@ func TestDraftThenSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := s.decision(t, sentID)
+	// Immutable IDs: the copy in Sent Items has the draft's ID, so wait for
+	// the decision to reach the new folder.
+	var d store.Decision
+	s.waitFor(t, "the sent mail decided", func() bool { d = s.decision(t, sentID); return d.Folder == "Sent Items" })
 	if d.Outcome != match.OutcomeImported || d.Direction != match.DirectionOutbound || *d.CustomerID != 2 {
 		t.Errorf("sent: %+v", d)
 	}
@@ -137,7 +140,9 @@ func TestMoveBetweenFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := s.decision(t, moved)
+	// Immutable IDs: the moved mail keeps its ID; wait for the move.
+	var d store.Decision
+	s.waitFor(t, "the move recorded", func() bool { d = s.decision(t, moved); return d.Folder == "Inbox/Kunden/Schulz" })
 	if d.Outcome != match.OutcomeImported || d.Folder != "Inbox/Kunden/Schulz" {
 		t.Errorf("moved: %+v", d)
 	}

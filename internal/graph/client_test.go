@@ -206,7 +206,7 @@ func TestAttachmentsStreamed(t *testing.T) {
 		graphsim.AttachmentInput{Name: "Angebot.pdf", ContentType: "application/pdf", Size: big},
 		graphsim.AttachmentInput{Name: "logo.png", ContentType: "image/png", Size: 2048, IsInline: true, ContentID: "logo@x"},
 		graphsim.AttachmentInput{ODataType: "#microsoft.graph.itemAttachment", Name: "Weitergeleitet", Item: map[string]any{"subject": "Alt"}},
-		graphsim.AttachmentInput{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan.xlsx", SourceURL: "https://contoso.sharepoint.com/plan.xlsx"},
+		graphsim.AttachmentInput{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan.xlsx", SourceURL: "https://contoso.sharepoint.com/plan.xlsx", ExposeSourceURL: true},
 	)
 	c := e.client(t, nil)
 	ctx := context.Background()

@@ -49,10 +49,15 @@
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
 //
 // Every response carries request-id and client-request-id; Prefer
-// IdType="ImmutableId" and odata.maxpagesize are echoed in
-// Preference-Applied. IDs are immutable anyway, except that a move gives a
-// message a new ID (the old one answers 404 ErrorItemNotFound), as Exchange
-// does. Request bodies may be gzip-compressed (msgraph-sdk-go does that).
+// IdType="ImmutableId", odata.maxpagesize and outlook.body-content-type are
+// echoed in Preference-Applied. A message has an immutable ID and a regular
+// one; responses carry the immutable ID when the request has Prefer:
+// IdType="ImmutableId", else the regular one, and notifications the format
+// of the subscription's creation request. A move keeps the immutable ID and
+// gives a new regular ID (the old one answers 404 ErrorItemNotFound), as
+// Exchange does; either ID names a message in a request. Bodies are HTML
+// unless Prefer: outlook.body-content-type="text" (then text, HTML rendered
+// as plain text). Request bodies may be gzip-compressed (msgraph-sdk-go does that).
 // Path keywords are case-insensitive; IDs are not. Graph paths name a
 // user by ID or userPrincipalName only; any other user (an unknown one, or
 // a mail address that is not the UPN) answers 404 ErrorInvalidUser "The
@@ -86,12 +91,13 @@
 // (Options.NotifyRetry, default 6 attempts over about a minute), then
 // counted as failed.
 //
-// # Control API (no auth, same server)
+// # Control API (no auth, same server; {id} is either ID of a message)
 //
 //	POST   /_sim/messages            {"mailbox":"anna@x.de","folder":"inbox","message":{…Graph message…},
-//	                                  "attachments":[…],"notify":true} → 201 {"id","mailbox","parentFolderId","internetMessageId"}
+//	                                  "attachments":[…],"notify":true} → 201 {"id" (immutable),"restId","mailbox","parentFolderId","internetMessageId"}
 //	PATCH  /_sim/messages/{id}       {…fields…} merged into the message → 204, notifies "updated"
-//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id":new ID,"previousId":…}
+//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id" (immutable, kept),"previousId","restId" (new),"previousRestId"};
+//	                                  notifies "deleted" (old place) and "created" (new place)
 //	DELETE /_sim/messages/{id}       → 204
 //	POST   /_sim/folders             {"mailbox","folder":"inbox/Sub"} or {"mailbox","parent":"inbox","displayName","isHidden"} → 201 mailFolder
 //	POST   /_sim/users               {"id","displayName","mail","userPrincipalName"} → 201 {"id"}
@@ -123,7 +129,8 @@
 // "name","contentType","contentBytes":base64 | "size":N (synthesises
 // SyntheticContent(name, N), never held in memory),"isInline","contentId",
 // "item":{…message…} (itemAttachment: $value is its MIME),"sourceUrl"
-// (referenceAttachment; $value answers 405)}. Attachments above 3 MB come
+// with "exposeSourceUrl":true (referenceAttachment: v1.0 documents no
+// sourceUrl, so without the opt-in it is not sent; $value answers 405)}. Attachments above 3 MB come
 // without contentBytes.
 //
 // Faults (POST /_sim/faults, scenario "faults"):
@@ -164,6 +171,7 @@
 //	        message: {subject: …, from: {emailAddress: {name: …, address: …}}, toRecipients: [...], body: {...}}
 //	        attachments:
 //	          - {type: file, name: a.pdf, contentType: application/pdf, size: 248311}   # type: file|item|reference
+//	          - {type: reference, name: Plan, sourceUrl: "https://…", exposeSourceUrl: true}  # opt in to a sourceUrl
 //	accessPolicy:
 //	  allowedMailboxes: [anna.berger@dedenet.de]
 //	secrets:

@@ -200,6 +200,9 @@ func applyPrefer(w http.ResponseWriter, r *http.Request) {
 			applied = append(applied, p)
 		}
 	}
+	if bp := bodyPreference(r); bp != "" {
+		applied = append(applied, bp) // as message-get.md shows it (mime.go)
+	}
 	if len(applied) > 0 {
 		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))
 	}

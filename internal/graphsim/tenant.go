@@ -17,6 +17,7 @@ type tenant struct {
 	names    map[string]string   // lower-case mail, UPN or alias → user ID (control API)
 	upns     map[string]string   // lower-case UPN → user ID (Graph paths)
 	messages map[string]*message // every current message, by ID
+	restIDs  map[string]string   // regular message ID → immutable ID (see message)
 	subs     map[string]*subscription
 	secrets  []*secret
 	seq      uint64                 // change counter for delta
@@ -57,8 +58,8 @@ type folder struct {
 }
 
 type tombstone struct {
-	id  string
-	seq uint64
+	id, restID string // the immutable and the regular ID when removed
+	seq        uint64
 }
 
 // wellKnownFolders are created in every mailbox: name, display name, parent

@@ -39,11 +39,17 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// ReasonMovedAway is the Decisions reason of an imported mail found again in
+// a folder whose mail is not imported (moved to Deleted Items, Archive…):
+// it stays imported and the move goes into its history.
+const ReasonMovedAway = "moved_away"
+
 // Reasons for DocumentsGuarded.
 const (
 	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
 	GuardUnsafeLink  = "unsafe_link"  // a cloud link with an unsafe address, not filed
 	GuardTooLarge    = "too_large"    // above max_attachment_bytes, not filed
+	GuardNoLink      = "no_link"      // a cloud link without an address (Graph v1.0 sends none), not filed
 )
 
 // Metrics are the connector's metrics.
