@@ -48,13 +48,18 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			h.touched.put(pl.SubscriptionID, true)
 		}
 	}
-	msg, err := h.graph.Message(ctx, mb.Address, pl.MessageID)
+	msg, err := h.graph.Message(ctx, mb.GraphRef(), pl.MessageID)
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
-	res, err := h.importer.importMessage(ctx, mb, msg, "notification")
+	res, err := h.importer.importMessage(ctx, mb, msg, "notification", pl.NotifiedAt)
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
+	}
+	if res.MovedAway {
+		log.Info("imported message moved to a folder whose mail is not imported; kept imported, move recorded in its history",
+			"outcome", res.Outcome, "activity_id", res.ActivityID, "folder_id", msg.ParentFolderID)
+		return nil
 	}
 	log.Info("message processed", "outcome", res.Outcome, "activity_id", res.ActivityID)
 	return nil

@@ -124,7 +124,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 	fresh, inRound := link == "", 0 // a first round, filtered by since, and its size
 	var order roundOrder            // of a first round, asked for newest first
 	for {
-		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
+		page, err := h.graph.Delta(ctx, mb.GraphRef(), f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
 			log.Warn("delta sync state lost; starting a fresh round", "folder", f.DisplayName)
 			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
@@ -137,7 +137,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			return n, err
 		}
 		for i := range page.Messages {
-			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta", time.Time{}); err != nil {
 				return n, err
 			}
 			order.see(&page.Messages[i])
@@ -179,7 +179,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 	}
 	link, n := "", 0
 	for {
-		page, err := h.graph.ListReceived(ctx, mb.Address, f.ID, link, since, until)
+		page, err := h.graph.ListReceived(ctx, mb.GraphRef(), f.ID, link, since, until)
 		if err != nil {
 			return n, err
 		}
@@ -188,7 +188,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 			if seen[m.ID] {
 				continue
 			}
-			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list", time.Time{}); err != nil {
 				return n, err
 			}
 			n++

@@ -98,7 +98,7 @@ func (a *app) mailboxCommand() *cobra.Command {
 	var all bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "Print one line per enabled mailbox: address, employee ID, name, state",
+		Short: "Print one line per enabled mailbox: address, employee ID, name, state (and Graph's error when access_denied or not_found)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.store(cmd.Context())
@@ -110,14 +110,20 @@ func (a *app) mailboxCommand() *cobra.Command {
 				return err
 			}
 			for _, m := range mbs {
-				if all || m.Syncable() {
-					fmt.Fprintf(a.stdout, "%s\t%d\t%s\t%s\n", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
+				if !all && !m.Syncable() {
+					continue
 				}
+				line := fmt.Sprintf("%s\t%d\t%s\t%s", termSafe(m.Address), m.EmployeeID, termSafe(m.Name), m.State())
+				if st := m.State(); (st == store.MailboxAccessDenied || st == store.MailboxNotFound) && m.LastError != "" {
+					// Graph's words: why the mailbox is not synced.
+					line += "\t" + termSafe(oneLineText(m.LastError))
+				}
+				fmt.Fprintln(a.stdout, line)
 			}
 			return nil
 		},
 	}
-	list.Flags().BoolVar(&all, "all", false, "also list disabled, access-denied and inactive mailboxes")
+	list.Flags().BoolVar(&all, "all", false, "also list disabled, access-denied, not-found and inactive mailboxes")
 	cmd.AddCommand(list, a.mailboxSwitch("enable", false), a.mailboxSwitch("disable", true), a.mailboxResyncCommand())
 	return cmd
 }

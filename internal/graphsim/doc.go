@@ -42,7 +42,8 @@
 //
 // # Graph (under /v1.0)
 //
-//	GET /users/{id|upn|mail}
+//	GET /users/{id|upn}
+//	GET /users?$filter=mail eq '…' | userPrincipalName eq '…' | proxyAddresses/any(x:x eq 'smtp:…')
 //	GET /users/{u}/mailFolders                               children of msgfolderroot
 //	GET /users/{u}/mailFolders/{id|wellKnownName}
 //	GET /users/{u}/mailFolders/{f}/childFolders[?includeHiddenFolders=true]
@@ -59,16 +60,28 @@
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
 //
 // Every response carries request-id and client-request-id; Prefer
-// IdType="ImmutableId" and odata.maxpagesize are echoed in
-// Preference-Applied. IDs are immutable anyway, except that a move gives a
-// message a new ID (the old one answers 404 ErrorItemNotFound), as Exchange
-// does. Request bodies may be gzip-compressed (msgraph-sdk-go does that).
-// Path keywords are case-insensitive; IDs are not. A user named in any
-// /users/{id} request is created on first use with the well-known folders
-// (msgfolderroot with inbox, sentitems, drafts, deleteditems, junkemail,
-// outbox, archive, conversationhistory, and the hidden syncissues,
-// clutter, scheduled, …): a GUID becomes the user's ID, anything else its
-// mail and UPN (the ID is then derived from it, stable across runs).
+// IdType="ImmutableId", odata.maxpagesize and outlook.body-content-type are
+// echoed in Preference-Applied. A message has an immutable ID and a regular
+// one; responses carry the immutable ID when the request has Prefer:
+// IdType="ImmutableId", else the regular one, and notifications the format
+// of the subscription's creation request. A move keeps the immutable ID and
+// gives a new regular ID (the old one answers 404 ErrorItemNotFound), as
+// Exchange does; either ID names a message in a request. Bodies are HTML
+// unless Prefer: outlook.body-content-type="text" (then text, HTML rendered
+// as plain text). Request bodies may be gzip-compressed (msgraph-sdk-go does that).
+// Path keywords are case-insensitive; IDs are not. Graph paths name a
+// user by ID or userPrincipalName only; any other user (an unknown one, or
+// a mail address that is not the UPN) answers 404 ErrorInvalidUser "The
+// requested user '…' is invalid." (POST /subscriptions: 404 ExtensionError
+// with that reason; GET /users/{x}: 404 Request_ResourceNotFound). Users
+// exist once a scenario or a control call created them: POST /_sim/users
+// (mail and userPrincipalName may differ), or POST /_sim/messages and the
+// other control calls, which create a mailbox on first use with the
+// well-known folders (msgfolderroot with inbox, sentitems, drafts,
+// deleteditems, junkemail, outbox, archive, conversationhistory, and the
+// hidden syncissues, clutter, scheduled, …): a GUID becomes the user's ID,
+// anything else its mail and UPN (the ID is then derived from it, stable
+// across runs).
 //
 // Subscriptions: resource /users/{u}/messages, /users/{u}/mailFolders('x')/messages
 // or /users/{u}/mailFolders/{id}/messages (a display name fails with 400
@@ -91,12 +104,13 @@
 // (Options.NotifyRetry, default 6 attempts over about a minute), then
 // counted as failed.
 //
-// # Control API (no auth, same server)
+// # Control API (no auth, same server; {id} is either ID of a message)
 //
 //	POST   /_sim/messages            {"mailbox":"anna@x.de","folder":"inbox","message":{…Graph message…},
-//	                                  "attachments":[…],"notify":true} → 201 {"id","mailbox","parentFolderId","internetMessageId"}
+//	                                  "attachments":[…],"notify":true} → 201 {"id" (immutable),"restId","mailbox","parentFolderId","internetMessageId"}
 //	PATCH  /_sim/messages/{id}       {…fields…} merged into the message → 204, notifies "updated"
-//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id":new ID,"previousId":…}
+//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id" (immutable, kept),"previousId","restId" (new),"previousRestId"};
+//	                                  notifies "deleted" (old place) and "created" (new place)
 //	DELETE /_sim/messages/{id}       → 204
 //	POST   /_sim/folders             {"mailbox","folder":"inbox/Sub"} or {"mailbox","parent":"inbox","displayName","isHidden"} → 201 mailFolder
 //	POST   /_sim/users               {"id","displayName","mail","userPrincipalName"} → 201 {"id"}
@@ -131,7 +145,8 @@
 // "name","contentType","contentBytes":base64 | "size":N (synthesises
 // SyntheticContent(name, N), never held in memory),"isInline","contentId",
 // "item":{…message…} (itemAttachment: $value is its MIME),"sourceUrl"
-// (referenceAttachment; $value answers 405)}. Attachments above 3 MB come
+// with "exposeSourceUrl":true (referenceAttachment: v1.0 documents no
+// sourceUrl, so without the opt-in it is not sent; $value answers 405)}. Attachments above 3 MB come
 // without contentBytes.
 //
 // Faults (POST /_sim/faults, scenario "faults"):
@@ -161,7 +176,8 @@
 //	  - id: 4c1a7b1e-…            # optional; default derived from the UPN
 //	    displayName: Anna Berger
 //	    mail: anna.berger@dedenet.de
-//	    userPrincipalName: anna.berger@dedenet.de   # default: mail
+//	    userPrincipalName: anna.berger@dedenet.de   # default: mail; may differ (a.berger@dedenet.onmicrosoft.com)
+//	    proxyAddresses: [anna@dedenet.de]            # optional aliases
 //	    folders: ["inbox/Kunden/Müller Bau", "Projekte"]
 //	    messages:
 //	      - folder: inbox            # folder reference as in the control API (default inbox)
@@ -171,6 +187,7 @@
 //	        message: {subject: …, from: {emailAddress: {name: …, address: …}}, toRecipients: [...], body: {...}}
 //	        attachments:
 //	          - {type: file, name: a.pdf, contentType: application/pdf, size: 248311}   # type: file|item|reference
+//	          - {type: reference, name: Plan, sourceUrl: "https://…", exposeSourceUrl: true}  # opt in to a sourceUrl
 //	accessPolicy:
 //	  allowedMailboxes: [anna.berger@dedenet.de]
 //	secrets:

@@ -143,7 +143,7 @@ func (l *limiter) release(mailbox string) {
 }
 
 // graph wraps a Graph handler: bearer token, Prefer echo, mailbox
-// resolution (auto-creation) and access policy, throttling, latency.
+// resolution (by ID or UPN; 404 for unknown users, see users.go) and access policy, throttling, latency.
 func (s *Server) graph(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.stats.graphRequests.Add(1)
@@ -156,7 +156,11 @@ func (s *Server) graph(h http.HandlerFunc) http.Handler {
 		f := s.faults.Load()
 		mailbox := ""
 		if ref := r.PathValue("uid"); ref != "" {
-			u := s.user(ref)
+			u := s.knownUser(ref)
+			if u == nil {
+				s.userNotFound(w, r, ref)
+				return
+			}
 			if !f.allowed(u) {
 				s.graphError(w, r, http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled.")
 				return
@@ -195,6 +199,9 @@ func applyPrefer(w http.ResponseWriter, r *http.Request) {
 		case strings.HasPrefix(strings.ToLower(p), "odata.maxpagesize="):
 			applied = append(applied, p)
 		}
+	}
+	if bp := bodyPreference(r); bp != "" {
+		applied = append(applied, bp) // as message-get.md shows it (mime.go)
 	}
 	if len(applied) > 0 {
 		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))

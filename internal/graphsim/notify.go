@@ -311,7 +311,8 @@ func (s *Server) changeNotes(m *message, changeType string) []note {
 		if !sub.Expiration.After(now) || !sub.wants(m.user, m.folder, changeType) {
 			continue
 		}
-		res := "Users/" + m.user.ID + "/Messages/" + m.ID
+		id := m.idFor(sub.immutable) // the ID format of the subscription's creation request
+		res := "Users/" + m.user.ID + "/Messages/" + id
 		out = append(out, note{
 			subID: sub.ID, url: sub.NotificationURL, lifecycleURL: sub.LifecycleURL,
 			item: changeNotification{
@@ -320,7 +321,7 @@ func (s *Server) changeNotes(m *message, changeType string) []note {
 				ChangeType:                     changeType,
 				Resource:                       res,
 				ResourceData: resourceData{ODataType: "#Microsoft.Graph.Message", ODataID: res,
-					ODataEtag: str(m.data["@odata.etag"]), ID: m.ID},
+					ODataEtag: str(m.data["@odata.etag"]), ID: id},
 				ClientState: clientStatePtr(sub.ClientState),
 				TenantID:    s.opts.TenantID,
 			},

@@ -141,7 +141,7 @@ start_worker() {
   wait_for 30 curl -sf "http://127.0.0.1:$WRK_PORT/healthz"
 }
 
-# env_up N: a fresh simulator (empty tenant, users made on first use), a
+# env_up N: a fresh simulator (a tenant with the demo CRM's users), a
 # fresh database chaos_sN with the demo CRM and credentials, an empty Redis,
 # the web and worker roles, and subscriptions plus backfill done.
 env_up() {
@@ -163,6 +163,11 @@ env_up() {
   SIM_PID=$!
   PIDS+=("$SIM_PID")
   wait_for 30 curl -sf --cacert "$SD/graphsim-ca.pem" "https://127.0.0.1:$SIM_PORT/_sim/state" || { say "graphsim did not start"; return 1; }
+  # Graph knows only existing users (404 ErrorInvalidUser otherwise): the demo CRM's mailboxes.
+  local m
+  for m in $(grep -o '"exchange_mailbox": *"[^"]*"' configs/demo/crm.json | cut -d'"' -f4); do
+    sim POST /_sim/users "{\"mail\":\"$m\"}" >/dev/null
+  done
 
   psql "$(pg_admin_url)" -qc "DROP DATABASE IF EXISTS chaos_s$n" -c "CREATE DATABASE chaos_s$n" >/dev/null 2>&1
   rcli flushall >/dev/null
