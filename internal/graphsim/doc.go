@@ -172,6 +172,11 @@
 //	    every: 2s                  #   this far apart
 //	    folder: inbox
 //	    message: {subject: Neue Anfrage, from: {emailAddress: {address: kunde@example.com}}}
+//	generate:                      # many alike users without listing them (the scale bench)
+//	  users: 10000                 # user00001@scale.example … user10000@scale.example
+//	  mail: "user{n}@scale.example"  # {n}: the number, zero-padded to ≥ 5 digits (default shown)
+//	  displayName: "Scale User {n}"  # (default shown)
+//	  messages: [...]              # as a user's messages, given to every generated user
 //
 // testdata/small.yaml is a complete example.
 package graphsim
