@@ -28,6 +28,7 @@ func (s *Server) controlRoutes() {
 	m.HandleFunc("POST /_sim/clock", s.ctlClock)
 	m.HandleFunc("POST /_sim/delta/expire", s.ctlExpireDelta)
 	m.HandleFunc("GET /_sim/state", s.ctlState)
+	m.HandleFunc("GET /_sim/stats", s.ctlStats)
 }
 
 // ctlError answers a control-API error as {"error": "…"}.
@@ -619,4 +620,8 @@ func (s *Server) ctlExpireDelta(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ctlState(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Server) ctlStats(w http.ResponseWriter, r *http.Request) {
+	ctlJSON(w, http.StatusOK, s.Stats())
 }

@@ -93,6 +93,8 @@
 //	                                  (ref = keyId, secret text or display name) → 200 {"secrets":[…]}
 //	POST   /_sim/clock               {"advance":"90m"|"7d"|"1d12h"} → 200 {"now"}
 //	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
+//	GET    /_sim/stats               the counters of /_sim/state (requests by status, notifications), user and
+//	                                  subscription counts, without the tenant (cheap with thousands of users)
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
 //	                                  duplicates, lifecycleDelivered, lifecycleFailed}, requests {graph, byStatus},

@@ -98,6 +98,9 @@ generate:
 			t.Errorf("user %s: %d messages (present %v), want %d", mail, c, ok, n)
 		}
 	}
+	if c := s.Stats(); c.Users != 4 {
+		t.Errorf("stats: %d users, want 4", c.Users)
+	}
 	if n := GeneratedName("u{n}@x", 7, 123456); n != "u000007@x" {
 		t.Errorf("GeneratedName = %q", n)
 	}
