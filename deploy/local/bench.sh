@@ -432,7 +432,10 @@ YAML
     | sort > "$dir/redis-patterns.txt"
   local persistent
   persistent=$(awk -F'\t' '{s += $3} END {print s+0}' "$dir/redis-patterns.txt")
-  result "scale_${n}_redis_keys" "$(wc -l < "$dir/redis-keys.txt") keys, $persistent without expiry"
+  # A pattern with many keys that never expire grows with the mailboxes.
+  local growing
+  growing=$(awk -F'\t' '$3 > 10 {printf "%s`%s` (%d)", sep, $1, $3; sep=", "}' "$dir/redis-patterns.txt")
+  result "scale_${n}_redis_keys" "$(wc -l < "$dir/redis-keys.txt") keys, $persistent without expiry; patterns with more than 10 such keys: ${growing:-none}"
   result "scale_${n}_synced" "$(jq -r '.synced_s*10|floor/10' "$dir/synced.json" 2>/dev/null || echo failed)"
   result "scale_${n}_synced_n" "$(jq -r '"\(.mailboxes) of '"$n"'"' "$dir/synced.json" 2>/dev/null || echo -)"
   result "scale_${n}_requests" "$(jq -r '.graph_requests' "$dir/synced.json" 2>/dev/null || echo 0)"
