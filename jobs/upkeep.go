@@ -130,7 +130,7 @@ const expirySpreadShare = 16
 // employee asks to live: a hash of the employee ID over [0, lifetime/16).
 func expirySpread(employeeID int64, lifetime time.Duration) time.Duration {
 	span := lifetime / expirySpreadShare
-	if span <= 0 {
+	if span < time.Second {
 		return 0
 	}
 	h := fnv.New64a()

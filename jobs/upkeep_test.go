@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/model"
+	"github.com/dedesales/exchange-connector/internal/queue"
+	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
+)
+
+// TestExpirySpread: the expiries of 10,000 subscriptions made at once are
+// spread over lifetime/16 (so are their renewals), none beyond it.
+func TestExpirySpread(t *testing.T) {
+	lifetime := 156 * time.Hour
+	span := lifetime / expirySpreadShare
+	const n, bin = 10000, 10 * time.Minute
+	bins := make([]int, span/bin+1)
+	for id := int64(1); id <= n; id++ {
+		d := expirySpread(id, lifetime)
+		if d < 0 || d >= span {
+			t.Fatalf("employee %d: spread %v outside [0, %v)", id, d, span)
+		}
+		bins[d/bin]++
+	}
+	mean := float64(n) / float64(len(bins))
+	for i, c := range bins[:len(bins)-1] { // the last bin is partial
+		if float64(c) > 2*mean || float64(c) < mean/2 {
+			t.Errorf("%v–%v after the earliest: %d expiries, mean %.0f", time.Duration(i)*bin, time.Duration(i+1)*bin, c, mean)
+		}
+	}
+	if expirySpread(42, lifetime) != expirySpread(42, lifetime) {
+		t.Error("the spread of one mailbox changes")
+	}
+	if d := expirySpread(42, time.Second); d != 0 {
+		t.Errorf("a lifetime too short to spread: %v", d)
+	}
+}
+
+// countingLocker is a Locker (one holder per key) that records how many
+// held it at once.
+type countingLocker struct {
+	mu                sync.Mutex
+	held, max, rounds int
+	lock              sync.Mutex
+}
+
+func (l *countingLocker) Acquire(ctx context.Context, key string) (func(), error) {
+	l.lock.Lock()
+	l.mu.Lock()
+	l.held++
+	l.rounds++
+	l.max = max(l.max, l.held)
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		l.held--
+		l.mu.Unlock()
+		l.lock.Unlock()
+	}, nil
+}
+
+// TestUpkeepRoundsDoNotOverlap: two processes' rounds at once (every worker
+// enqueues one at its start) create each missing subscription once, the
+// later round waiting for the lock and finding nothing due; the due
+// mailboxes of a round are all handled, in batches past upkeepBatch.
+func TestUpkeepRoundsDoNotOverlap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		s.SetClock(func() time.Time { return now })
+		g, q, lock := newScriptGraph(), &taskQueue{}, &countingLocker{}
+		h := newTestHandlers(t, s, Deps{Graph: g, Enqueuer: q, Keys: testKeys(t), PublicURL: "https://connector.example", Now: func() time.Time { return now },
+			SubscriptionLifetime: 48 * time.Hour, RenewBefore: 12 * time.Hour, SweepEvery: time.Hour, UpkeepLock: lock})
+		// More mailboxes than one batch, none subscribed.
+		n := upkeepBatch + 30
+		f := &crmfile.File{}
+		for i := 1; i <= n; i++ {
+			mb := fmt.Sprintf("mb%04d@firma.example", i)
+			f.Employees = append(f.Employees, model.Employee{ID: int64(i), Name: mb, Email: mb, ExchangeMailbox: &mb, Active: true})
+		}
+		if _, err := s.ImportCRM(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSubscriptionRow(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			wg.Go(func() { errs[i] = h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c := g.count(opCreate); c != n {
+			t.Errorf("%d subscriptions created for %d mailboxes", c, n)
+		}
+		if lock.rounds != 2 || lock.max != 1 {
+			t.Errorf("lock: %d rounds, at most %d at once; want 2, 1", lock.rounds, lock.max)
+		}
+		rows, err := s.SubscriptionRows(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != n {
+			t.Errorf("%d subscription rows, want %d", len(rows), n)
+		}
+	})
+}
