@@ -95,7 +95,9 @@ func TestUpkeepRoundsDoNotOverlap(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i := range errs {
-			wg.Go(func() { errs[i] = h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil)) })
+			wg.Go(func() {
+				errs[i] = h.EnsureSubscriptions.ProcessTask(ctx, asynq.NewTask(queue.TypeEnsureSubscriptions, nil))
+			})
 		}
 		wg.Wait()
 		for _, err := range errs {
