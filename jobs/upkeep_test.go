@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/alert"
 	"github.com/dedesales/exchange-connector/internal/crmfile"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/queue"
@@ -117,6 +118,69 @@ func TestUpkeepRoundsDoNotOverlap(t *testing.T) {
 		}
 		if len(rows) != n {
 			t.Errorf("%d subscription rows, want %d", len(rows), n)
+		}
+	})
+}
+
+// listingAlerts is a memAlerts that lists its open keys (as alert.Alerter
+// does) and counts the clears asked for.
+type listingAlerts struct {
+	memAlerts
+	clears int
+}
+
+func (l *listingAlerts) Clear(ctx context.Context, kind, key string) error {
+	l.mu.Lock()
+	l.clears++
+	l.mu.Unlock()
+	return l.memAlerts.Clear(ctx, kind, key)
+}
+
+func (l *listingAlerts) OpenKeys(_ context.Context, kind string) (map[string]bool, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := map[string]bool{}
+	for _, a := range l.raised {
+		if a.Kind == kind {
+			keys[a.Key] = true
+		}
+	}
+	return keys, true, nil
+}
+
+// TestHealthClearsOnlyOpenAlerts: with Alerts that list their open keys,
+// the mailbox check asks to clear only alerts that are open, not three per
+// mailbox per round; an open one is still cleared when its condition ends.
+func TestHealthClearsOnlyOpenAlerts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		alerts := &listingAlerts{}
+		h := newTestHandlers(t, s, Deps{Alerts: alerts})
+		run := func() {
+			t.Helper()
+			if err := h.Health.ProcessTask(ctx, asynq.NewTask(queue.TypeHealthCheck, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run()
+		if alerts.clears != 0 || len(alerts.raised) != 0 {
+			t.Errorf("a healthy mailbox: %d clears, raised %v", alerts.clears, alerts.raised)
+		}
+		const address = "anna@firma.example"
+		if err := s.SubscriptionFailedNow(ctx, 1, "503 from Graph"); err != nil {
+			t.Fatal(err)
+		}
+		run()
+		if !alerts.has(alert.KindSubscriptionFailed, address) {
+			t.Fatalf("failed subscription not raised: %v", alerts.raised)
+		}
+		if err := s.SaveSubscription(ctx, 1, model.Subscription{ID: "s2", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		alerts.clears = 0
+		run()
+		if alerts.has(alert.KindSubscriptionFailed, address) || alerts.clears != 1 {
+			t.Errorf("renewed: %d clears, raised %v; want the one alert cleared", alerts.clears, alerts.raised)
 		}
 	})
 }
