@@ -55,7 +55,7 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	}
 	// The safety net runs even when the subscription could not be made:
 	// without notifications, the periodic sync is all that brings mail in.
-	if mb.LastSyncAt == nil || h.now().Sub(*mb.LastSyncAt) > h.sweepEvery {
+	if sweepDue(mb, row, exists, h.now(), h.sweepEvery) {
 		return errors.Join(subErr, h.subscriber.enqueueSync(ctx, mb.EmployeeID, "sweep"))
 	}
 	return subErr

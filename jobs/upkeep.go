@@ -142,3 +142,17 @@ func expirySpread(employeeID int64, lifetime time.Duration) time.Duration {
 func (s *subscriber) expiry(employeeID int64) time.Time {
 	return s.now().Add(s.lifetime - expirySpread(employeeID, s.lifetime))
 }
+
+// sweepDue reports whether a mailbox gets the safety-net sync: not synced
+// for sweepEvery, or never synced, unless its subscription was made (with
+// its first sync queued) less than sweepEvery ago. Without that exception
+// every upkeep round queued another sync of each mailbox whose first sync
+// was still waiting (the sync's task ID dedupes within a minute only): at
+// 10,000 new mailboxes, 16,000 sync tasks instead of 10,000.
+// store.UpkeepDue selects by the same rule.
+func sweepDue(mb store.Mailbox, sub store.SubscriptionRow, subscribed bool, now time.Time, sweepEvery time.Duration) bool {
+	if mb.LastSyncAt != nil {
+		return now.Sub(*mb.LastSyncAt) > sweepEvery
+	}
+	return !subscribed || sub.Status != store.SubscriptionActive || now.Sub(sub.CreatedAt) >= sweepEvery
+}

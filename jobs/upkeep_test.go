@@ -184,3 +184,33 @@ func TestHealthClearsOnlyOpenAlerts(t *testing.T) {
 		}
 	})
 }
+
+// TestSweepDue: a mailbox whose first sync was queued with its new
+// subscription gets no further sync from each upkeep round until that one
+// had sweepEvery to run.
+func TestSweepDue(t *testing.T) {
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	every := 30 * time.Minute
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	active := func(created time.Duration) store.SubscriptionRow {
+		return store.SubscriptionRow{Status: store.SubscriptionActive, CreatedAt: now.Add(created)}
+	}
+	for _, c := range []struct {
+		name       string
+		lastSync   *time.Time
+		sub        store.SubscriptionRow
+		subscribed bool
+		want       bool
+	}{
+		{"synced lately", at(-time.Minute), active(-48 * time.Hour), true, false},
+		{"not synced for longer than the sweep period", at(-31 * time.Minute), active(-48 * time.Hour), true, true},
+		{"never synced, subscribed a minute ago", nil, active(-time.Minute), true, false},
+		{"never synced, subscribed an hour ago", nil, active(-time.Hour), true, true},
+		{"never synced, no subscription", nil, store.SubscriptionRow{}, false, true},
+		{"never synced, subscription failed", nil, store.SubscriptionRow{Status: store.SubscriptionFailed, CreatedAt: now}, true, true},
+	} {
+		if got := sweepDue(store.Mailbox{LastSyncAt: c.lastSync}, c.sub, c.subscribed, now, every); got != c.want {
+			t.Errorf("%s: sweep due %v, want %v", c.name, got, c.want)
+		}
+	}
+}

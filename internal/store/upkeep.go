@@ -17,7 +17,9 @@ type UpkeepDueQuery struct {
 
 // UpkeepDue lists, by employee ID after q.AfterID, the mailboxes with work
 // for the subscription upkeep: syncable ones without an active subscription,
-// with one expiring before q.RenewBy or not synced since q.SweepBefore;
+// with one expiring before q.RenewBy, not synced since q.SweepBefore, or
+// never synced with no active subscription made after q.SweepBefore (its
+// first sync is queued; jobs' sweepDue);
 // access-denied ones due for their re-check; and unsyncable ones that still
 // have a subscription row. One query per batch whatever the number of
 // mailboxes, and the upkeep's work (with its queries) is per due mailbox.
@@ -36,10 +38,13 @@ func (s *Store) UpkeepDue(ctx context.Context, q UpkeepDueQuery) ([]Mailbox, err
 		OR ((NOT e.active OR COALESCE(ms.disabled, FALSE) OR ms.access_denied_at IS NOT NULL)
 			AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.employee_id = e.id))
 		OR (e.active AND NOT COALESCE(ms.disabled, FALSE) AND ms.access_denied_at IS NULL AND (
-			ms.last_sync_at IS NULL OR ms.last_sync_at < ?
+			ms.last_sync_at < ?
+			OR (ms.last_sync_at IS NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.employee_id = e.id
+				AND s.status = ? AND s.created_at > ?))
 			OR NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.employee_id = e.id AND s.status = ? AND s.expires_at >= ?)))
 	)
-	ORDER BY e.id LIMIT ?`), q.AfterID, q.Now.UTC(), q.SweepBefore.UTC(), SubscriptionActive, q.RenewBy.UTC(), q.Limit)
+	ORDER BY e.id LIMIT ?`), q.AfterID, q.Now.UTC(), q.SweepBefore.UTC(), SubscriptionActive, q.SweepBefore.UTC(),
+		SubscriptionActive, q.RenewBy.UTC(), q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: mailboxes due for upkeep: %w", err)
 	}

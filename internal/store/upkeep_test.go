@@ -21,7 +21,7 @@ func TestUpkeepDue(t *testing.T) {
 		now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 		s.SetClock(func() time.Time { return now })
 		f := &crmfile.File{}
-		for i := 1; i <= 12; i++ {
+		for i := 1; i <= 13; i++ {
 			mb := fmt.Sprintf("mb%02d@dedenet.de", i)
 			f.Employees = append(f.Employees, model.Employee{ID: int64(i), Name: mb, Email: mb, ExchangeMailbox: &mb, Active: i != 9})
 		}
@@ -55,7 +55,10 @@ func TestUpkeepDue(t *testing.T) {
 		synced(5, recent)
 		sub(6, far)
 		synced(6, now.Add(-time.Hour))
-		sub(7, far)
+		s.SetClock(func() time.Time { return now.Add(-2 * time.Hour) })
+		sub(7, far) // made two hours ago, and still no sync: its first sync is lost
+		s.SetClock(func() time.Time { return now })
+		sub(13, far) // 13: made just now, its first sync queued: not due
 		sub(8, far)
 		synced(8, recent)
 		if err := s.SubscriptionFailedNow(ctx, 8, "boom"); err != nil {
