@@ -370,7 +370,7 @@ generate: {users: $n, mail: "user{n}@scale.example"}
 faults: {latencyMs: 20, concurrencyLimit: 4}
 YAML
   sim_start "$dir" "$dir/tenant.yaml"
-  connector_env "$dir" "$(fresh_postgres $dbname)" 10
+  connector_env "$dir" "$(fresh_postgres $dbname)" 4 # (the tests flush 6–15)
   "$bin/loadgen" crm --employees "$n" --mail "user{n}@scale.example" > "$dir/crm.json"
   "$bin/connector" migrate >/dev/null
   "$bin/connector" import --crm "$dir/crm.json" >/dev/null
