@@ -497,7 +497,7 @@ scale_section() {
   line "… load average at its end" "" load_burst
   line "RSS (VmHWM) of each connector process" "≤ 200 MB each" rss
   line "Redis used_memory, growth (bytes)" "" redis
-  line "Redis keys at the end" "all expire" redis_keys
+  line "Redis keys at the end (those without expiry are asynq's fixed bookkeeping)" "no per-mailbox key without expiry" redis_keys
   line "database size (pg_database_size, bytes)" "" db
   echo
   echo "Cost per mailbox (each figure ÷ N):"
