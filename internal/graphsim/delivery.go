@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,7 +53,8 @@ type Delivery struct {
 	// (or a live scenario message) unreadable for this long after its
 	// "created" notification was queued: GET, $value, attachments answer
 	// 404 ErrorItemNotFound and delta does not return it yet; then it
-	// appears as if it had been created at that moment.
+	// appears as if it had been created at that moment. The wait runs on
+	// the simulator's clock, so POST /_sim/clock can end it.
 	NotFoundAfterCreated string `json:"notFoundAfterCreated,omitempty"`
 	// NotFoundFolders limits NotFoundAfterCreated to messages created in
 	// these folders (well-known names, folder IDs or display names; empty =
@@ -191,32 +194,56 @@ func (d *Delivery) retrySchedule(p RetryPolicy) []time.Duration {
 	return out
 }
 
+// hidden holds messages that were notified but are not readable yet
+// (notFoundAfterCreated), until their time on the simulator's clock.
+type hidden struct {
+	mu    sync.Mutex
+	n     atomic.Int64 // len(items), read without the lock on every request
+	items []hiddenMessage
+}
+
+type hiddenMessage struct {
+	m  *message
+	at time.Time
+}
+
 // hide takes a just-created message out of the tenant (GET answers 404,
-// delta does not see it) and puts it back after wait, with a new change
-// sequence, so that delta returns it from then on as a new item. Callers
-// hold s.mu.
+// delta does not see it) until wait has passed on the simulator's clock
+// (so that tests may AdvanceClock instead of waiting). Callers hold s.mu.
 func (s *Server) hide(m *message, wait time.Duration) {
-	n := s.notify
-	if n.ctx.Err() != nil {
-		return
-	}
 	delete(m.folder.msgs, m.ID)
 	delete(s.tenant.messages, m.ID)
-	n.total.hidden.Add(1)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-n.ctx.Done():
-			return
+	s.notify.total.hidden.Add(1)
+	h := &s.notify.hidden
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.items = append(h.items, hiddenMessage{m: m, at: s.now().Add(wait)})
+	h.n.Store(int64(len(h.items)))
+}
+
+// revealDue puts the hidden messages whose time has come back into their
+// folders with a new change sequence, so that a delta round returns them
+// from then on as new items. Every Graph request calls it first.
+func (s *Server) revealDue() {
+	h := &s.notify.hidden
+	if h.n.Load() == 0 {
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	kept := h.items[:0]
+	for _, it := range h.items {
+		switch {
+		case it.at.After(now):
+			kept = append(kept, it)
+		case s.tenant.messages[it.m.ID] == nil && it.m.folder.msgs != nil:
+			s.tenant.store(it.m)
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if m.folder.msgs != nil && s.tenant.messages[m.ID] == nil {
-			s.tenant.store(m)
-		}
-	}()
+	}
+	clear(h.items[len(kept):])
+	h.items = kept
+	h.n.Store(int64(len(kept)))
 }

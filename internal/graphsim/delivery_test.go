@@ -117,6 +117,21 @@ func TestDeliveryNotFoundAfterCreated(t *testing.T) {
 	if st := s.NotifyStats(); st.NotFoundAfterCreated != 1 {
 		t.Errorf("stats = %+v", st)
 	}
+
+	// The wait runs on the simulator's clock: advancing it ends the wait.
+	s.SetFaults(Faults{Delivery: Delivery{NotFoundAfterCreated: "3h"}})
+	late := s.addMessage(mailbox, "inbox", map[string]any{"subject": "three hours"})
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/messages/"+url.PathEscape(late), nil); code != http.StatusNotFound {
+		t.Errorf("before the clock moved: %d", code)
+	}
+	s.AdvanceClock(2 * time.Hour)
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/messages/"+url.PathEscape(late), nil); code != http.StatusNotFound {
+		t.Errorf("after 2 h: %d", code)
+	}
+	s.AdvanceClock(time.Hour)
+	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/messages/"+url.PathEscape(late), nil); code != http.StatusOK {
+		t.Errorf("after 3 h: %d", code)
+	}
 }
 
 func TestDeliveryGraphRetrySchedule(t *testing.T) {

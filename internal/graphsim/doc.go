@@ -142,7 +142,7 @@
 //	duplicateRate           0–1: chance that a notification is delivered once more, in its own POST,
 //	duplicateDelay            this much later (default "0s-30s")
 //	notFoundAfterCreated    a new message answers 404 ErrorItemNotFound (and is absent from delta) this
-//	notFoundFolders           long after its "created" notification, in these folders only (e.g. ["sentitems"])
+//	notFoundFolders           long after its "created" notification (simulated clock), in these folders only (e.g. ["sentitems"])
 //	retryWindow             failed POSTs retried on Graph's schedule: after retryFirst (default "10m"),
 //	retryFirst                doubling, the last at the window's end ("4h"), then dropped (failed)
 //

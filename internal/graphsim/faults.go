@@ -157,6 +157,7 @@ func (s *Server) graph(h http.HandlerFunc) http.Handler {
 			return
 		}
 		applyPrefer(w, r)
+		s.revealDue()
 		f := s.faults.Load()
 		mailbox := ""
 		if ref := r.PathValue("uid"); ref != "" {

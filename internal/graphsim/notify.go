@@ -94,6 +94,7 @@ type notifier struct {
 	queues map[string]*queue
 	perSub map[string]*counters
 	total  counters
+	hidden hidden // notified messages not readable yet
 }
 
 type queue struct {
