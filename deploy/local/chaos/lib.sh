@@ -346,13 +346,14 @@ write_doc() {
     echo "Run \`$RUN_CMD\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $((SECONDS - T0)) s in all."
     if [ -n "$kept" ]; then
       echo "Scenarios $(cut -f1 "$CH/results.tsv" | tr '\n' ' ')ran now; the other rows are kept from the previous"
-      echo "results: $(kept_rows "$doc" run | head -n 1 | sed 's/^Run //')"
+      echo "results: $(kept_rows "$doc" run | awk 'NR == 1 { sub(/^Run /, ""); print }')"
     fi
     echo "Machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
     echo "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo); $(go version | cut -d' ' -f3),"
     echo "$(redis-server --version | cut -d' ' -f1-3) (AOF, appendfsync everysec), $("$PG_BIN/postgres" --version)."
     echo
-    { print_table | head -n 2; { print_table | tail -n +3; [ -z "$kept" ] || echo "$kept"; } | sort -t'|' -k2,2n; }
+    # awk, not head: head would close the pipe early, and SIGPIPE under pipefail ends the script.
+    { print_table | awk 'NR <= 2'; { print_table | awk 'NR > 2'; [ -z "$kept" ] || echo "$kept"; } | sort -t'|' -k2,2n; }
     echo
     echo "Per scenario (raw notes):"
     echo
