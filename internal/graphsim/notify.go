@@ -308,8 +308,9 @@ func (n *notifier) delivered(subID string, k int, lifecycle bool) {
 // retry redelivers a failed POST of items on the retry schedule: the
 // simulator's RetryPolicy, or Graph's (retryWindow: exponential back-off
 // for up to 4 hours). When it runs out the items are counted as failed and,
-// with missedAfterDrop, a "missed" lifecycle event follows (what Graph
-// documents for notifications it could not deliver).
+// with missedAfterDrop, a "missed" lifecycle event follows (Graph's event
+// for notifications that were not delivered; whether Graph sends it after
+// its retries run out is not documented, hence opt-in).
 func (n *notifier) retry(url, subID string, body []byte, items []note, err error) {
 	defer n.wg.Done()
 	f := n.s.faults.Load()
