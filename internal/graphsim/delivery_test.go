@@ -65,6 +65,9 @@ func TestDeliveryDuplicatesArriveInTheirOwnPOST(t *testing.T) {
 	s.SetFaults(Faults{Delivery: Delivery{DuplicateRate: 1, DuplicateDelay: "30s", TimeScale: 0.01}}) // 300 ms later
 	a := s.addMessage(mailbox, "inbox", map[string]any{"subject": "a"})
 	b := s.addMessage(mailbox, "inbox", map[string]any{"subject": "b"})
+	if st := s.NotifyStats(); st.InFlight != 2 {
+		t.Errorf("in flight before the duplicates went out: %d, want 2", st.InFlight)
+	}
 	got, _ := noteIDs(t, sb, 4)
 	count := map[string]int{}
 	for _, id := range got {
@@ -194,6 +197,9 @@ func TestDeliveryRetriesForTheWindowThenDrops(t *testing.T) {
 	if st := s.NotifyStats(); st.Retries != 8 {
 		t.Errorf("stats = %+v", st)
 	}
+	// The missed event fails too (the endpoint is still down) and is retried
+	// in turn; then nothing more is to come.
+	eventually(t, "nothing in flight", func() bool { return s.NotifyStats().InFlight == 0 })
 }
 
 func TestDeliveryKnobsAreValidated(t *testing.T) {

@@ -95,7 +95,8 @@
 //	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
-//	                                  duplicates, lifecycleDelivered, lifecycleFailed, delayed, notFoundAfterCreated},
+//	                                  duplicates, lifecycleDelivered, lifecycleFailed, delayed, notFoundAfterCreated,
+//	                                  inFlight},
 //	                                  requests {graph, byStatus},
 //	                                  secrets, faults
 //
@@ -152,7 +153,9 @@
 // failed deliveries are retried "at exponential backoff intervals" for up
 // to 4 hours (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks,
 // "HTTP codes and retry logic"). GET /_sim/state counts delayed
-// notifications and late messages (delayed, notFoundAfterCreated).
+// notifications and late messages (delayed, notFoundAfterCreated) and the
+// deliveries still to come (inFlight: held, late duplicates, retries), so
+// that a test can wait until the simulator has nothing more to send.
 //
 // 429s carry {"error":{"code":"ApplicationThrottled","message":"Application
 // is over its MailboxConcurrency limit.",…}} and Retry-After.

@@ -70,15 +70,19 @@ type NotifyStats struct {
 	// NotFoundAfterCreated counts messages that answered 404 for a while
 	// after their "created" notification (notFoundAfterCreated).
 	NotFoundAfterCreated int64 `json:"notFoundAfterCreated"`
+	// InFlight is the deliveries still to come: notifications held by
+	// latency or as late duplicates, and failed POSTs awaiting a retry
+	// (in the simulator's total only; 0 per subscription).
+	InFlight int64 `json:"inFlight"`
 }
 
 type counters struct {
-	delivered, failed, dropped, retries, duplicates, lcDelivered, lcFailed, delayed, hidden atomic.Int64
+	delivered, failed, dropped, retries, duplicates, lcDelivered, lcFailed, delayed, hidden, inFlight atomic.Int64
 }
 
 func (c *counters) snapshot() NotifyStats {
 	return NotifyStats{c.delivered.Load(), c.failed.Load(), c.dropped.Load(), c.retries.Load(),
-		c.duplicates.Load(), c.lcDelivered.Load(), c.lcFailed.Load(), c.delayed.Load(), c.hidden.Load()}
+		c.duplicates.Load(), c.lcDelivered.Load(), c.lcFailed.Load(), c.delayed.Load(), c.hidden.Load(), c.inFlight.Load()}
 }
 
 // notifier delivers notifications: one queue per subscription and URL;
@@ -161,8 +165,10 @@ func (n *notifier) later(wait time.Duration, nt note) {
 		return
 	}
 	n.wg.Add(1)
+	n.total.inFlight.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer n.total.inFlight.Add(-1)
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
@@ -287,6 +293,7 @@ func (n *notifier) send(q *queue, items []note) {
 		}
 		if err := n.post(q.url, body); err != nil {
 			n.wg.Add(1)
+			n.total.inFlight.Add(1)
 			go n.retry(q.url, q.subID, body, items, err)
 			continue
 		}
@@ -313,6 +320,7 @@ func (n *notifier) delivered(subID string, k int, lifecycle bool) {
 // its retries run out is not documented, hence opt-in).
 func (n *notifier) retry(url, subID string, body []byte, items []note, err error) {
 	defer n.wg.Done()
+	defer n.total.inFlight.Add(-1)
 	f := n.s.faults.Load()
 	k, lifecycle := len(items), items[0].lifecycle
 	c := n.counters(subID)

@@ -271,6 +271,18 @@ wait_complete() {
   done
   return 1
 }
+# wait_sim_quiet LIMIT: until the simulator has no delivery still to come
+# (notifications held by latency, late duplicates, failed POSTs awaiting a
+# retry: .notifications.inFlight), so that the queues are judged only after
+# the last webhook could arrive.
+wait_sim_quiet() {
+  local deadline=$((SECONDS + $1))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    [ "$(sim GET /_sim/state | jq '.notifications.inFlight // 0')" = 0 ] && return 0
+    sleep 1
+  done
+  return 1
+}
 # wait_drained LIMIT: until no task is pending, active, scheduled, in retry or archived.
 wait_drained() {
   local deadline=$((SECONDS + $1))
@@ -287,6 +299,7 @@ finish() {
   local n=$1 name=$2 fault=$3 fault_end=$4 limit=$5 note=${6:-}
   local done_at rec="-" sent acts lost dup links left status=PASS
   if done_at=$(wait_complete "$n" "$limit"); then rec="$(elapsed "$fault_end" "$done_at") s"; fi
+  wait_sim_quiet "${DRAIN:-60}" || note+=" the simulator still had deliveries in flight;"
   wait_drained "${DRAIN:-60}" || true
   sleep 2 # a late duplicate would show up now
   sent=$(expected | wc -l)
