@@ -335,8 +335,9 @@ print_table() {
   awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | **%s** |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' "$CH/results.tsv"
 }
 
-# kept_rows: the table rows and notes of the previous results in the doc
-# whose scenarios this run did not run (a selection keeps the others).
+# kept_rows DOC row|note|run: the table rows and notes of the previous
+# results in the doc whose scenarios this run did not run (a selection keeps
+# the others), or the run they come from.
 kept_rows() {
   local doc=$1 kind=$2 ran
   ran=" $(cut -f1 "$CH/results.tsv" | tr '\n' ' ') "
@@ -347,7 +348,9 @@ kept_rows() {
     !f { next }
     kind == "row" && /^\| [0-9]+ \|/ { split($0, a, " "); if (index(ran, " " a[2] " ") == 0) print }
     kind == "note" && /^- [0-9]+ / { split($0, a, " "); if (index(ran, " " a[2] " ") == 0) print }
-    kind == "run" && /^Run `/ { print }' "$doc"
+    kind == "run" && /^Run `/ { run = $0; sub(/^Run /, "", run) }
+    kind == "run" && /^\(the oldest: `/ { origin = $0; sub(/^\(the oldest: /, "", origin); sub(/\)\.$/, "", origin) }
+    END { if (kind == "run") print (origin != "" ? origin : run) }' "$doc"
 }
 
 write_doc() {
@@ -358,8 +361,8 @@ write_doc() {
     echo "<!-- chaos:results:begin (written by deploy/local/chaos.sh; edit outside the markers) -->"
     echo "Run \`$RUN_CMD\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $((SECONDS - T0)) s in all."
     if [ -n "$kept" ]; then
-      echo "Scenarios $(cut -f1 "$CH/results.tsv" | tr '\n' ' ')ran now; the other rows are kept from the previous"
-      echo "results: $(kept_rows "$doc" run | awk 'NR == 1 { sub(/^Run /, ""); print }')"
+      echo "Scenarios $(cut -f1 "$CH/results.tsv" | tr '\n' ' ')ran now; the other rows are kept from earlier runs"
+      echo "(the oldest: $(kept_rows "$doc" run))."
     fi
     echo "Machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
     echo "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo); $(go version | cut -d' ' -f3),"
