@@ -188,7 +188,7 @@ func NewHandlers(d Deps) *Handlers {
 	}
 	return &Handlers{
 		Message: &MessageHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, subscriptions: gate,
-			touched: newTTLCache[string, bool](touchEvery), importer: imp, log: d.Log},
+			touched: newTTLCache[string, bool](touchEvery), importer: imp, syncs: subs, log: d.Log},
 		Lifecycle: &LifecycleHandler{graph: d.Graph, mailboxes: mbs, subscriptions: gate, subscriber: subs,
 			metrics: d.Metrics, log: d.Log},
 		Sync: &SyncHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, folders: fs, importer: imp, now: d.Now, log: d.Log},

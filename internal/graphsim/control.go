@@ -91,6 +91,10 @@ func (s *Server) CreateMessage(in MessageInput) (CreatedMessage, error) {
 	var notes []note
 	if err == nil && (in.Notify == nil || *in.Notify) {
 		notes = s.changeNotes(m, "created")
+		// Graph's Sent Items copy: notified, but not readable for a while.
+		if wait := s.faults.Load().hideFor(u, f); wait > 0 {
+			s.hide(m, wait)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -481,6 +485,10 @@ func (s *Server) ctlSetFaults(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
+		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
+		return
+	}
+	if err := f.Delivery.validate(); err != nil {
 		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
 		return
 	}
