@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/dedesales/exchange-connector/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +157,12 @@ func TestSentItemsCopyNotFoundForHoursIsLeftToDelta(t *testing.T) {
 	}
 	if !strings.Contains(h.log.String(), "message not found after retries") {
 		t.Errorf("no log line on giving up:\n%s", h.log.String())
+	}
+	if got := testutil.ToFloat64(h.Metrics.MessagesNotFound.WithLabelValues(metrics.NotFoundLeftToDelta)); got != 1 {
+		t.Errorf("messages left to delta counted %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(h.Metrics.MessagesNotFound.WithLabelValues(metrics.NotFoundRetrying)); got != float64(notifiedNotFoundRetries) {
+		t.Errorf("retries counted %v, want %d", got, notifiedNotFoundRetries)
 	}
 
 	sim.AdvanceClock(2 * time.Hour) // the copy appears

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dedesales/exchange-connector/internal/metrics"
 	"log/slog"
 	"time"
 
@@ -100,12 +101,20 @@ func (h *MessageHandler) notFoundYet(ctx context.Context, mb store.Mailbox, err 
 	n, _ := asynq.GetRetryCount(ctx)
 	if n < notifiedNotFoundRetries {
 		log.Info("message not found yet; retrying", "retry", n, "error", err)
+		h.countNotFound(metrics.NotFoundRetrying)
 		return err
 	}
 	log.Warn("message not found after retries; leaving it to a delta sync of the mailbox",
 		"retries", n, slog.Any("error", err))
+	h.countNotFound(metrics.NotFoundLeftToDelta)
 	if h.syncs == nil || h.syncs.enqueuer == nil { // tests without a queue
 		return nil
 	}
 	return h.syncs.enqueueSync(ctx, mb.EmployeeID, "notfound")
+}
+
+func (h *MessageHandler) countNotFound(outcome string) {
+	if h.importer != nil && h.importer.metrics != nil {
+		h.importer.metrics.MessagesNotFound.WithLabelValues(outcome).Inc()
+	}
 }
