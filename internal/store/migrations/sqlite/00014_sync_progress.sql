@@ -23,7 +23,7 @@ CREATE TABLE sync_progress (
     last_error    TEXT NOT NULL DEFAULT '',
     last_error_at TIMESTAMP NULL
 );
-CREATE INDEX sync_progress_running ON sync_progress (started_at) WHERE finished_at IS NULL;
+CREATE INDEX sync_progress_running ON sync_progress (started_at, employee_id) WHERE finished_at IS NULL;
 
 -- Graph's totalItemCount of each folder, read with the folder tree.
 ALTER TABLE folders ADD COLUMN item_count BIGINT NOT NULL DEFAULT 0;
