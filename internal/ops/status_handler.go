@@ -28,6 +28,8 @@ type statusPage struct {
 	AlertsErr string
 	Webhooks  []webhookRow
 	Decisions decisionList
+	// FirstSyncs is the panel of running first syncs (progress_panel.go).
+	FirstSyncs progressPanel
 }
 
 // webhookLister lists the CRM's webhook endpoints; *store.Store is one.
@@ -74,6 +76,7 @@ func (h *Handler) status(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := h.now()
 	data := statusPage{page: sessionPage(c, "Status")}
+	data.FirstSyncs = h.firstSyncPanel(ctx, now)
 	mbs, err := h.deps.Store.Mailboxes(ctx)
 	if err != nil {
 		return fmt.Errorf("ops: status: %w", err)

@@ -203,7 +203,15 @@ type FirstSyncEstimate struct {
 	// Fraction done, 0–1: messages seen of seen + left when that is
 	// known, else folders done of total.
 	Fraction float64
+	// Stalled: a running sync without progress for FirstSyncStallAfter.
+	Stalled bool
 }
+
+// FirstSyncStallAfter is how long a running first sync may go without
+// progress before operators are shown it as stalled: a page of mail takes
+// seconds, and a retried task (asynq's back-off after a Graph error, a
+// throttled mailbox's Retry-After) is back within minutes.
+const FirstSyncStallAfter = 15 * time.Minute
 
 // maxRunningFraction keeps a running sync short of 100 % when the estimate
 // says nothing is left.
@@ -227,6 +235,7 @@ func (p FirstSync) Estimate(now time.Time) FirstSyncEstimate {
 	if e.Idle < 0 {
 		e.Idle = 0
 	}
+	e.Stalled = p.FinishedAt == nil && e.Idle >= FirstSyncStallAfter
 	if p.FinishedAt != nil {
 		e.MessagesLeft, e.Left, e.Fraction = 0, 0, 1
 		if e.Elapsed > 0 {
