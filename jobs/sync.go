@@ -65,10 +65,10 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 		progress.done(ctx, f)
 	}
+	progress.finish(ctx) // every considered folder has its delta link
 	if err := h.st.MailboxSynced(ctx, mb.EmployeeID); err != nil {
 		return err
 	}
-	progress.finish(ctx)
 	log.Info("mailbox synced", "messages", total)
 	return nil
 }
