@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/store"
+	"github.com/dedesales/exchange-connector/internal/store/storetest"
 	"github.com/dedesales/exchange-connector/internal/testenv"
 )
 
@@ -174,5 +177,52 @@ func TestBar(t *testing.T) {
 		if got := bar(tc.f, 10); got != tc.want {
 			t.Errorf("bar(%v) = %q, want %q", tc.f, got, tc.want)
 		}
+	}
+}
+
+// On a terminal the waiter redraws one line (carriage return, bar, clear
+// to the end of the line) and ends it before the last line.
+func TestResyncWaitRedrawsOnATerminal(t *testing.T) {
+	defer func(poll time.Duration) { waitPoll = poll }(waitPoll)
+	waitPoll = 5 * time.Millisecond
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	mb := "anna@firma.example"
+	if _, err := st.ImportCRM(ctx, &crmfile.File{Employees: []model.Employee{{ID: 1, Name: "Anna", Email: mb, ExchangeMailbox: &mb, Active: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.MailboxByEmployee(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := newLineWriter()
+	w := &resyncWaiter{st: st, mb: m, out: out, tty: true, now: time.Now}
+	done := make(chan error, 1)
+	go func() { done <- w.wait(ctx, time.Time{}) }()
+	if _, err := st.StartFirstSync(ctx, 1, store.FirstSyncStart{FoldersTotal: 2, ItemsTotal: 10}); err != nil {
+		t.Fatal(err)
+	}
+	out.await(t, "folders 0/2")
+	if err := st.RecordFirstSync(ctx, 1, store.FirstSyncStep{FoldersDone: 1, MessagesSeen: 5, MessagesDone: 5, ItemsDone: 5}); err != nil {
+		t.Fatal(err)
+	}
+	out.await(t, "folders 1/2")
+	if err := st.FinishFirstSync(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MailboxSynced(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"\r[------------------------]   0% folders 0/2", "\r[############------------]  50% folders 1/2, 5 messages", "\x1b[K\nanna@firma.example: first sync done: folders 2/2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%q", want, got)
+		}
+	}
+	if n := strings.Count(got, "\n"); n != 3 {
+		t.Errorf("%d lines, want 3 (waiting…, the bar, done): the bar is one redrawn line\n%q", n, got)
 	}
 }

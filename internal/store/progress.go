@@ -238,7 +238,7 @@ func (p FirstSync) Estimate(now time.Time) FirstSyncEstimate {
 	e.Stalled = p.FinishedAt == nil && e.Idle >= FirstSyncStallAfter
 	if p.FinishedAt != nil {
 		e.MessagesLeft, e.Left, e.Fraction = 0, 0, 1
-		if e.Elapsed > 0 {
+		if e.Elapsed >= minEstimateElapsed {
 			e.Rate = float64(p.MessagesSeen) / e.Elapsed.Seconds()
 		}
 		return e
