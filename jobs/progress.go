@@ -112,6 +112,14 @@ func (fs *firstSync) failed(ctx context.Context, err error) {
 	}
 }
 
+// firstSyncStopped records err on the mailbox's first sync if one is
+// running (a sync that failed before its folders were known).
+func firstSyncStopped(ctx context.Context, st *store.Store, mb store.Mailbox, err error, log *slog.Logger) {
+	if werr := st.FirstSyncFailed(context.WithoutCancel(ctx), mb.EmployeeID, err.Error()); werr != nil {
+		log.Warn("first sync error not recorded", slog.Any("error", werr))
+	}
+}
+
 // finish records that every considered folder has its delta link.
 func (fs *firstSync) finish(ctx context.Context) {
 	if fs == nil {

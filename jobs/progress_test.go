@@ -21,8 +21,20 @@ import (
 // known point of the sync, and can make the call fail.
 type watchedGraph struct {
 	*graph.Client
-	mu     sync.Mutex
-	onCall func(folderID, link string) error
+	mu          sync.Mutex
+	onCall      func(folderID, link string) error
+	failFolders error // the next folder tree read fails with it
+}
+
+func (g *watchedGraph) FolderTree(ctx context.Context, mailbox string) ([]model.MailFolder, error) {
+	g.mu.Lock()
+	err := g.failFolders
+	g.failFolders = nil
+	g.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return g.Client.FolderTree(ctx, mailbox)
 }
 
 func (g *watchedGraph) Delta(ctx context.Context, mailbox, folderID, link string, since time.Time) (model.DeltaPage, error) {
@@ -117,6 +129,20 @@ func TestFirstSyncProgressRecordedAndResumed(t *testing.T) {
 		}
 		if grew == 0 {
 			t.Errorf("messages seen never grew within a folder: %+v", snapshots)
+		}
+
+		// A retry that fails before its folders are known shows its error
+		// on the record, and leaves the progress as it was.
+		refused := errors.New("dial tcp: connection refused")
+		g.mu.Lock()
+		g.failFolders = refused
+		g.mu.Unlock()
+		if err := h.Sync.ProcessTask(ctx, syncTask(t)); !errors.Is(err, refused) {
+			t.Fatalf("run without folders = %v, want the error", err)
+		}
+		if p, err := s.FirstSyncOf(ctx, 1); err != nil || p.LastError != refused.Error() || p.FoldersDone != stopped.FoldersDone ||
+			p.MessagesSeen != stopped.MessagesSeen {
+			t.Errorf("after a failed folder read: %+v, %v", p, err)
 		}
 
 		// The retry resumes: same start, the finished folders' messages kept.

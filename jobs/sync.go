@@ -45,6 +45,7 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	tree, err := h.folders.refresh(ctx, mb)
 	if err != nil {
+		firstSyncStopped(ctx, h.st, mb, err, log) // progress hook: shown on a running first sync
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 	settings, err := h.st.Settings(ctx)
