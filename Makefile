@@ -36,6 +36,7 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	deploy/grafana/check.sh
 
 # demo runs the product against the demo CRM in a fresh SQLite database
 # under var/demo.

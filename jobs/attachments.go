@@ -65,7 +65,7 @@ func (h *FileAttachmentsHandler) ProcessTask(ctx context.Context, t *asynq.Task)
 	if err != nil || !ok {
 		return err
 	}
-	atts, err := h.files.Attachments(ctx, mb.Address, pl.MessageID)
+	atts, err := h.files.Attachments(ctx, mb.GraphRef(), pl.MessageID)
 	if err != nil {
 		return h.filingFailure(ctx, mb, pl, err, log)
 	}
@@ -201,9 +201,15 @@ func (f *filing) place(ctx context.Context, files []documents.Placement, byID ma
 			continue
 		}
 		if a.Kind == model.AttachmentReference && a.SourceURL == "" {
-			note := fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)
-			f.log.Info(note)
-			if err := f.h.st.AddDecisionNote(ctx, f.pl.EmployeeID, f.pl.MessageID, note); err != nil {
+			// Graph v1.0 documents no sourceUrl on a referenceAttachment
+			// (learn.microsoft.com/graph/api/resources/referenceattachment:
+			// contentType, id, isInline, lastModifiedDateTime, name, size;
+			// graph.md Errata) and its $value answers 405: there is nothing to
+			// file. Defined outcome: the link is left out with a note on the
+			// decision, a log line and documents_guarded_total{reason="no_link"};
+			// the mail and its other attachments are filed as usual.
+			if err := f.guarded(ctx, FilingEvent{Reason: metrics.GuardNoLink, Attachment: a.Name,
+				Note: fmt.Sprintf("cloud link %q not filed: Graph did not give its address", a.Name)}); err != nil {
 				return "", err
 			}
 			continue
@@ -326,7 +332,7 @@ func (f *filing) spool(ctx context.Context, a model.Attachment, shortcut string,
 	if a.Kind == model.AttachmentReference {
 		src = strings.NewReader(shortcut)
 	} else {
-		body, err := f.h.files.OpenAttachment(ctx, f.mb.Address, f.pl.MessageID, a.ID)
+		body, err := f.h.files.OpenAttachment(ctx, f.mb.GraphRef(), f.pl.MessageID, a.ID)
 		if err != nil {
 			return 0, "", err
 		}

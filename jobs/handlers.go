@@ -50,6 +50,12 @@ type (
 		ReauthorizeSubscription(ctx context.Context, id string) error
 		DeleteSubscription(ctx context.Context, id string) error
 	}
+	// UserResolver finds the ID of the user with a mail address (primary
+	// or alias) that Graph paths do not take, "" when there is none. Deps.Graph
+	// provides it optionally (internal/graph does).
+	UserResolver interface {
+		ResolveUser(ctx context.Context, address string) (string, error)
+	}
 	// Graph is all of the above: what Deps.Graph must provide.
 	Graph interface {
 		MessageReader
@@ -181,9 +187,12 @@ func NewHandlers(d Deps) *Handlers {
 	imp := &importer{st: d.Store, folders: fs, rules: rules, filing: filing, metrics: d.Metrics}
 	subs := &subscriber{st: d.Store, graph: d.Graph, enqueuer: d.Enqueuer, keys: d.Keys, publicURL: d.PublicURL,
 		now: d.Now, lifetime: d.SubscriptionLifetime}
+	if r, ok := d.Graph.(UserResolver); ok {
+		subs.users = r
+	}
 	return &Handlers{
 		Message: &MessageHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, subscriptions: gate,
-			touched: newTTLCache[string, bool](touchEvery), importer: imp, log: d.Log},
+			touched: newTTLCache[string, bool](touchEvery), importer: imp, syncs: subs, log: d.Log},
 		Lifecycle: &LifecycleHandler{graph: d.Graph, mailboxes: mbs, subscriptions: gate, subscriber: subs,
 			metrics: d.Metrics, log: d.Log},
 		Sync: &SyncHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, folders: fs, importer: imp, now: d.Now, log: d.Log},

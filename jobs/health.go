@@ -179,6 +179,10 @@ func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error
 	if err != nil {
 		return err
 	}
+	clearNotFound, err := h.clearer(ctx, alert.KindMailboxNotFound)
+	if err != nil {
+		return err
+	}
 	clearFailed, err := h.clearer(ctx, alert.KindSubscriptionFailed)
 	if err != nil {
 		return err
@@ -193,12 +197,21 @@ func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error
 			silentOpen = keys
 		}
 	}
+	states := map[string]int{store.MailboxEnabled: 0, store.MailboxDisabled: 0, store.MailboxAccessDenied: 0,
+		store.MailboxNotFound: 0, store.MailboxInactive: 0}
 	for _, mb := range mbs {
+		states[mb.State()]++
 		if mb.State() == store.MailboxAccessDenied {
 			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxAccessDenied, Key: mb.Address, Data: alert.MailboxAccessDenied{
 				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
 		} else {
 			clearDenied(mb.Address)
+		}
+		if mb.State() == store.MailboxNotFound {
+			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxNotFound, Key: mb.Address, Data: alert.MailboxNotFound{
+				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
+		} else {
+			clearNotFound(mb.Address)
 		}
 		if !mb.Syncable() {
 			continue
@@ -231,6 +244,11 @@ func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error
 				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: alert.UsualGap(times), CheckedAt: now}})
 		} else {
 			clearSilent(mb.Address)
+		}
+	}
+	if h.metrics != nil {
+		for st, n := range states {
+			h.metrics.Mailboxes.WithLabelValues(st).Set(float64(n))
 		}
 	}
 	return nil

@@ -3,11 +3,13 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -24,7 +26,9 @@ type MessageHandler struct {
 	// notification was recorded.
 	touched  *ttlCache[string, bool]
 	importer *importer
-	log      *slog.Logger
+	// syncs requests a delta sync when a notified message stays not found.
+	syncs *subscriber
+	log   *slog.Logger
 }
 
 // ProcessTask handles one notified message.
@@ -48,13 +52,21 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			h.touched.put(pl.SubscriptionID, true)
 		}
 	}
-	msg, err := h.graph.Message(ctx, mb.Address, pl.MessageID)
+	msg, err := h.graph.Message(ctx, mb.GraphRef(), pl.MessageID)
+	if errors.Is(err, grapherr.ErrNotFound) {
+		return h.notFoundYet(ctx, mb, err, log)
+	}
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
-	res, err := h.importer.importMessage(ctx, mb, msg, "notification")
+	res, err := h.importer.importMessage(ctx, mb, msg, "notification", pl.NotifiedAt)
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
+	}
+	if res.MovedAway {
+		log.Info("imported message moved to a folder whose mail is not imported; kept imported, move recorded in its history",
+			"outcome", res.Outcome, "activity_id", res.ActivityID, "folder_id", msg.ParentFolderID)
+		return nil
 	}
 	log.Info("message processed", "outcome", res.Outcome, "activity_id", res.ActivityID)
 	return nil

@@ -269,7 +269,7 @@ func (h *RematchMessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) 
 	if err != nil || !ok {
 		return err
 	}
-	msg, err := h.graph.Message(ctx, mb.Address, pl.MessageID)
+	msg, err := h.graph.Message(ctx, mb.GraphRef(), pl.MessageID)
 	if errors.Is(err, grapherr.ErrNotFound) {
 		if n, _ := asynq.GetRetryCount(ctx); n >= notFoundRetries {
 			log.Warn("a message that now matches is gone from the mailbox", slog.Any("error", err))
@@ -289,7 +289,7 @@ func (h *RematchMessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) 
 	if !pl.Requested.IsZero() {
 		cause += " at " + pl.Requested.UTC().Format(time.RFC3339)
 	}
-	res, err := h.importer.importWithRules(ctx, mb, msg, rules, "rematch", cause)
+	res, err := h.importer.importWithRules(ctx, mb, msg, rules, "rematch", cause, time.Time{})
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}

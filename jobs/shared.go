@@ -66,6 +66,13 @@ func (m *mailboxes) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 			return merr
 		}
 		return nil
+	case errors.Is(err, grapherr.ErrUserNotFound):
+		// Graph does not know the user (deleted, renamed): retrying cannot
+		// help; the subscription upkeep looks the address up again and
+		// re-checks with back-off.
+		log.Error("mailbox not found at Graph; marking it and stopping", slog.Any("error", err))
+		m.cache.forget(mb.EmployeeID)
+		return m.st.MarkMailboxNotFound(ctx, mb.EmployeeID, err.Error())
 	case errors.Is(err, grapherr.ErrNotFound):
 		n, _ := asynq.GetRetryCount(ctx)
 		if n < notFoundRetries {
@@ -127,7 +134,7 @@ func (f *folders) path(ctx context.Context, mb store.Mailbox, folderID string) (
 
 // refresh reads the folder tree from Graph and stores it.
 func (f *folders) refresh(ctx context.Context, mb store.Mailbox) ([]store.Folder, error) {
-	tree, err := f.graph.FolderTree(ctx, mb.Address)
+	tree, err := f.graph.FolderTree(ctx, mb.GraphRef())
 	if err != nil {
 		return nil, err
 	}
@@ -207,17 +214,18 @@ type importer struct {
 }
 
 // importMessage matches a message with the cached rules and records it.
-func (im *importer) importMessage(ctx context.Context, mb store.Mailbox, msg *model.Message, note string) (store.RecordResult, error) {
+// notifiedAt is when its change notification came (zero: it came otherwise).
+func (im *importer) importMessage(ctx context.Context, mb store.Mailbox, msg *model.Message, note string, notifiedAt time.Time) (store.RecordResult, error) {
 	rules, err := im.rules.get(ctx)
 	if err != nil {
 		return store.RecordResult{}, err
 	}
-	return im.importWithRules(ctx, mb, msg, rules, note, "")
+	return im.importWithRules(ctx, mb, msg, rules, note, "", notifiedAt)
 }
 
 // importWithRules is importMessage with the given rules; cause, when set,
 // names the change that made this a retroactive decision (rematch).
-func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *model.Message, rules *match.Rules, note, cause string) (store.RecordResult, error) {
+func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *model.Message, rules *match.Rules, note, cause string, notifiedAt time.Time) (store.RecordResult, error) {
 	folder, err := im.folders.path(ctx, mb, msg.ParentFolderID)
 	if err != nil {
 		return store.RecordResult{}, err
@@ -232,12 +240,20 @@ func (im *importer) importWithRules(ctx context.Context, mb store.Mailbox, msg *
 		}
 		d = match.Decide(in, prep, l)
 	}
-	res, err := im.st.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note, Cause: cause})
+	res, err := im.st.RecordMessage(ctx, store.MessageRecord{EmployeeID: mb.EmployeeID, Message: *msg, Folder: folder, Decision: d, Note: note, Cause: cause,
+		NotifiedAt: notifiedAt})
 	if err != nil {
 		return res, err
 	}
 	if im.metrics != nil {
-		im.metrics.Decisions.WithLabelValues(res.Outcome, d.Reason).Inc()
+		reason := d.Reason
+		if res.MovedAway {
+			reason = metrics.ReasonMovedAway // kept imported, not excluded_folder
+		}
+		im.metrics.Decisions.WithLabelValues(res.Outcome, reason).Inc()
+		if !notifiedAt.IsZero() {
+			im.metrics.NotificationLatency.Observe(max(time.Since(notifiedAt).Seconds(), 0))
+		}
 	}
 	return res, im.filing.enqueue(ctx, mb, msg, res, d.CustomerID)
 }

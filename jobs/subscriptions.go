@@ -50,6 +50,12 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	switch {
 	case !exists || row.Status == store.SubscriptionFailed:
 		subErr = h.subscriber.subscribe(ctx, mb, "backfill", log)
+		if subErr == nil {
+			// Marked access denied or not found just now: no sweep.
+			if cur, err := h.st.MailboxByEmployee(ctx, mb.EmployeeID); err == nil && !cur.Syncable() {
+				return nil
+			}
+		}
 	case row.ExpiresAt.Sub(h.now()) < h.renewBefore:
 		subErr = h.renew(ctx, mb, row, log)
 	}
@@ -61,18 +67,26 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	return subErr
 }
 
-// recheckAccess tries an access-denied mailbox again, on its own schedule
-// (store.AccessRecheckDelay): access policies and RBAC for Applications take
-// effect an hour or more after an admin's change, so no operator should have
-// to resume the mailbox. Creating its subscription is the check (it is what
-// the connector needs, and "connector check" tests the same); when it
-// succeeds the mailbox resumes with a catch-up sync, when it is denied again
-// the next re-check moves further out. Any other failure leaves it due, for
-// the next upkeep.
+// recheckAccess tries an access-denied or not-found mailbox again, on its
+// own schedule (store.AccessRecheckDelay): access policies and RBAC for
+// Applications take effect an hour or more after an admin's change, and a
+// user created in Entra gets its Exchange mailbox some time later, so no
+// operator should have to resume the mailbox. Creating its subscription is
+// the check (it is what the connector needs, and "connector check" tests
+// the same); when it succeeds the mailbox resumes with a catch-up sync,
+// when it is denied or not found again the next re-check moves further
+// out. Any other failure leaves it due, for the next upkeep.
 func (h *EnsureSubscriptionsHandler) recheckAccess(ctx context.Context, mb store.Mailbox, log *slog.Logger) error {
-	log.Info("re-checking access to a denied mailbox", "checks", mb.AccessChecks, "denied_since", mb.AccessDeniedAt)
+	if mb.State() == store.MailboxNotFound {
+		log.Info("re-checking a mailbox Graph did not find", "checks", mb.AccessChecks, "not_found_since", mb.NotFoundAt)
+	} else {
+		log.Info("re-checking access to a denied mailbox", "checks", mb.AccessChecks, "denied_since", mb.AccessDeniedAt)
+	}
 	if err := h.st.DeleteSubscriptionRow(ctx, mb.EmployeeID); err != nil {
 		return err
+	}
+	if mb.State() == store.MailboxNotFound {
+		return h.subscriber.subscribe(ctx, mb, "mailbox found", log)
 	}
 	return h.subscriber.subscribe(ctx, mb, "access restored", log)
 }
@@ -82,6 +96,7 @@ func (h *EnsureSubscriptionsHandler) recheckAccess(ctx context.Context, mb store
 type subscriber struct {
 	st        *store.Store
 	graph     SubscriptionManager
+	users     UserResolver // nil: mail addresses are not resolved
 	enqueuer  Enqueuer
 	keys      clientstate.Keys
 	publicURL string
@@ -91,19 +106,30 @@ type subscriber struct {
 
 // subscribe creates a subscription (Graph runs the validation handshake
 // against our endpoint before it answers) and then catches up with a sync.
+// A user Graph does not know is looked up by mail address first
+// (resolveUser); when that finds no one either, the mailbox is marked not
+// found with Graph's words, alerted and re-checked with back-off.
 func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason string, log *slog.Logger) error {
-	base := strings.TrimRight(s.publicURL, "/")
-	sub, err := s.graph.CreateSubscription(ctx, model.Subscription{
-		Resource:                 "/users/" + mb.Address + "/messages",
-		ChangeType:               "created",
-		NotificationURL:          base + "/graph/notifications",
-		LifecycleNotificationURL: base + "/graph/lifecycle",
-		ClientState:              s.keys.Generate(mb.EmployeeID),
-		ExpiresAt:                s.expiry(mb.EmployeeID),
-	})
+	sub, err := s.create(ctx, mb)
+	var lookupErr error
+	if errors.Is(err, grapherr.ErrUserNotFound) {
+		var id string
+		if id, lookupErr = s.resolveUser(ctx, mb, log); id != "" && id != mb.GraphRef() {
+			mb.GraphUser, mb.GraphUserFor = id, mb.Address
+			sub, err = s.create(ctx, mb)
+		}
+	}
 	if err != nil {
 		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
 			return ferr
+		}
+		if errors.Is(err, grapherr.ErrUserNotFound) {
+			msg := err.Error()
+			if lookupErr != nil {
+				msg += "; looking the address up in the directory failed too: " + lookupErr.Error()
+			}
+			log.Warn("mailbox not found at Graph; re-checking it later", "error", msg)
+			return s.st.MarkMailboxNotFound(ctx, mb.EmployeeID, msg)
 		}
 		if errors.Is(err, grapherr.ErrAccessDenied) {
 			log.Warn("mailbox access denied; re-checking it later", slog.Any("error", err))
@@ -123,15 +149,64 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 		return err
 	}
 	log.Info("subscription created", "subscription_id", sub.ID, "expires", sub.ExpiresAt)
-	if mb.State() == store.MailboxAccessDenied {
+	switch mb.State() {
+	case store.MailboxAccessDenied:
 		// Graph let us subscribe: access is back. Resumed before the sync
 		// is queued, so that the sync does not find the mailbox denied.
 		if err := s.st.ClearMailboxAccessDenied(ctx, mb.EmployeeID); err != nil {
 			return err
 		}
 		log.Info("access to the mailbox is back; resumed", "checks", mb.AccessChecks)
+	case store.MailboxNotFound:
+		if err := s.st.ClearMailboxNotFound(ctx, mb.EmployeeID); err != nil {
+			return err
+		}
+		log.Info("Graph finds the mailbox now; resumed", "checks", mb.AccessChecks)
 	}
 	return s.enqueueSync(ctx, mb.EmployeeID, reason)
+}
+
+// create asks Graph for the mailbox's subscription, naming its user as
+// Graph paths must (Mailbox.GraphRef: the resolved ID or the address).
+func (s *subscriber) create(ctx context.Context, mb store.Mailbox) (model.Subscription, error) {
+	base := strings.TrimRight(s.publicURL, "/")
+	return s.graph.CreateSubscription(ctx, model.Subscription{
+		Resource:                 "/users/" + mb.GraphRef() + "/messages",
+		ChangeType:               "created",
+		NotificationURL:          base + "/graph/notifications",
+		LifecycleNotificationURL: base + "/graph/lifecycle",
+		ClientState:              s.keys.Generate(mb.EmployeeID),
+		ExpiresAt:                s.expiry(mb.EmployeeID),
+	})
+}
+
+// resolveUser looks the mailbox's address up in the directory when Graph
+// does not take it in a path. Graph documents /users/{id |
+// userPrincipalName} (api/user-get.md); whether a primary SMTP address that
+// differs from the UPN works there is not documented and reported not to
+// (camerondwyer.com, 2023-07-07), so an employee's exchange_mailbox may
+// hold a mail address that only a lookup (mail, then proxyAddresses) turns
+// into the user's ID. The ID found is stored for this address and used
+// from then on. id is "" when nobody has the address; err when the lookup
+// failed (reading the directory needs User.ReadBasic.All, which the setup
+// does not require: the operator then enters the UPN instead).
+func (s *subscriber) resolveUser(ctx context.Context, mb store.Mailbox, log *slog.Logger) (id string, err error) {
+	if s.users == nil || !strings.Contains(mb.Address, "@") {
+		return "", nil
+	}
+	id, err = s.users.ResolveUser(ctx, mb.Address)
+	if err != nil {
+		log.Warn("looking up the mailbox's address in the directory failed", slog.Any("error", err))
+		return "", err
+	}
+	if id == "" {
+		return "", nil
+	}
+	if err := s.st.SetMailboxGraphUser(ctx, mb.EmployeeID, mb.Address, id); err != nil {
+		return "", err
+	}
+	log.Info("mailbox address is not a UPN; resolved it to the user's ID", "user_id", id)
+	return id, nil
 }
 
 func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
@@ -144,6 +219,13 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, err.Error()); ferr != nil {
 			return ferr
 		}
+		if errors.Is(err, grapherr.ErrUserNotFound) {
+			// The user was deleted or renamed: Graph answers the
+			// subscription's operations 404 "The requested user '…' is
+			// invalid." (microsoft-graph-docs-contrib#3201).
+			log.Warn("mailbox not found at Graph; re-checking it later", slog.Any("error", err))
+			return h.st.MarkMailboxNotFound(ctx, mb.EmployeeID, err.Error())
+		}
 		return fmt.Errorf("renewing subscription: %w", err)
 	}
 	sub.Resource = row.Resource
@@ -154,7 +236,9 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 func (h *EnsureSubscriptionsHandler) unsubscribe(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
 	if row.Status == store.SubscriptionActive {
 		err := h.graph.DeleteSubscription(ctx, row.GraphID)
-		if err != nil && !errors.Is(err, grapherr.ErrNotFound) {
+		// A deleted user's subscription answers 404 ErrorInvalidUser
+		// (microsoft-graph-docs-contrib#3201): gone with the user.
+		if err != nil && !errors.Is(err, grapherr.ErrNotFound) && !errors.Is(err, grapherr.ErrUserNotFound) {
 			return fmt.Errorf("deleting subscription: %w", err)
 		}
 	}

@@ -45,6 +45,7 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	tree, err := h.folders.refresh(ctx, mb)
 	if err != nil {
+		firstSyncStopped(ctx, h.st, mb, err, log) // progress hook: shown on a running first sync
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 	settings, err := h.st.Settings(ctx)
@@ -53,13 +54,19 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	since := h.now().AddDate(0, 0, -settings.BackfillDays)
 	total := 0
-	for _, f := range considered(tree) {
+	folders := considered(tree)
+	ctx, progress := startFirstSync(ctx, h.st, mb, folders, log) // progress hook: nil unless a folder has no delta link
+	for _, f := range folders {
+		progress.folder(ctx, f)
 		n, err := h.syncFolder(ctx, mb, f, since, log)
 		total += n
 		if err != nil {
+			progress.failed(ctx, err)
 			return h.mailboxes.graphFailure(ctx, mb, err, log)
 		}
+		progress.done(ctx, f)
 	}
+	progress.finish(ctx) // every considered folder has its delta link
 	if err := h.st.MailboxSynced(ctx, mb.EmployeeID); err != nil {
 		return err
 	}
@@ -124,7 +131,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 	fresh, inRound := link == "", 0 // a first round, filtered by since, and its size
 	var order roundOrder            // of a first round, asked for newest first
 	for {
-		page, err := h.graph.Delta(ctx, mb.Address, f.ID, link, since)
+		page, err := h.graph.Delta(ctx, mb.GraphRef(), f.ID, link, since)
 		if errors.Is(err, grapherr.ErrSyncStateLost) && link != "" {
 			log.Warn("delta sync state lost; starting a fresh round", "folder", f.DisplayName)
 			if err := h.st.SetDeltaLink(ctx, mb.EmployeeID, f.ID, ""); err != nil {
@@ -137,12 +144,13 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			return n, err
 		}
 		for i := range page.Messages {
-			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, &page.Messages[i], "delta", time.Time{}); err != nil {
 				return n, err
 			}
 			order.see(&page.Messages[i])
 			n++
 		}
+		firstSyncOf(ctx).page(ctx, len(page.Messages)) // progress hook
 		inRound += len(page.Messages) + len(page.Removed)
 		if page.DeltaLink != "" {
 			if fresh && inRound >= filteredDeltaCap {
@@ -179,7 +187,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 	}
 	link, n := "", 0
 	for {
-		page, err := h.graph.ListReceived(ctx, mb.Address, f.ID, link, since, until)
+		page, err := h.graph.ListReceived(ctx, mb.GraphRef(), f.ID, link, since, until)
 		if err != nil {
 			return n, err
 		}
@@ -188,11 +196,12 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 			if seen[m.ID] {
 				continue
 			}
-			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list"); err != nil {
+			if _, err := h.importer.importMessage(ctx, mb, m, "backfill list", time.Time{}); err != nil {
 				return n, err
 			}
 			n++
 		}
+		firstSyncOf(ctx).page(ctx, len(page.Messages)) // progress hook
 		if page.NextLink == "" || len(page.Messages) == 0 {
 			return n, nil
 		}

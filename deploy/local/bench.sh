@@ -87,6 +87,10 @@ sim_start() {
   pids+=($!)
   sim_url="https://127.0.0.1:$port"
   wait_for 60 curl -sfk "$sim_url/_sim/state" || { say "graphsim did not start; see $dir/graphsim.log"; exit 1; }
+  # Graph knows only existing users (404 ErrorInvalidUser otherwise): the demo CRM's mailboxes.
+  for m in $(grep -o '"exchange_mailbox": *"[^"]*"' configs/demo/crm.json | cut -d'"' -f4); do
+    curl -sfk -X POST -H 'Content-Type: application/json' --data "{\"mail\":\"$m\"}" "$sim_url/_sim/users" >/dev/null
+  done
 }
 
 # connector_env DIR DATABASE_URL REDIS_DB: the connector's environment.

@@ -14,4 +14,6 @@ here=$(dirname "$0")
 mv "$root/var/services.env.tmp" "$root/var/services.env"
 # The status page is tested in a real headless browser.
 ensure_pkg chromium chromium
+# The alert rules are checked with promtool (internal/metrics, deploy/grafana/check.sh).
+ensure_pkg promtool prometheus
 cat "$root/var/services.env" >&2

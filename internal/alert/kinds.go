@@ -19,6 +19,9 @@ const (
 	// KindMailboxAccessDenied: Graph denies access to a mailbox. Key: the
 	// mailbox address; Data: MailboxAccessDenied.
 	KindMailboxAccessDenied = "mailbox_access_denied"
+	// KindMailboxNotFound: Graph does not know the mailbox's user (404
+	// ErrorInvalidUser). Key: the mailbox address; Data: MailboxNotFound.
+	KindMailboxNotFound = "mailbox_not_found"
 	// KindSubscriptionFailed: a mailbox's subscription cannot be created or
 	// renewed. Key: the mailbox address; Data: SubscriptionFailed.
 	KindSubscriptionFailed = "subscription_failed"
@@ -36,7 +39,7 @@ const (
 )
 
 // Kinds lists every kind, in the order the status page shows them.
-var Kinds = []string{KindSecretExpiring, KindAuthFailed, KindMailboxAccessDenied,
+var Kinds = []string{KindSecretExpiring, KindAuthFailed, KindMailboxAccessDenied, KindMailboxNotFound,
 	KindSubscriptionFailed, KindTasksDead, KindMailboxSilent, KindWebhookFailing}
 
 // SecretExpiring is the Data of KindSecretExpiring.
@@ -73,6 +76,13 @@ type MailboxAccessDenied struct {
 	Mailbox  string
 	Employee string // the employee's name in the CRM
 	ClientID string // the app's client ID, for the admin's test commands
+	Error    string // Graph's error code and message
+}
+
+// MailboxNotFound is the Data of KindMailboxNotFound.
+type MailboxNotFound struct {
+	Mailbox  string // the employee's exchange_mailbox
+	Employee string // the employee's name in the CRM
 	Error    string // Graph's error code and message
 }
 
@@ -142,6 +152,8 @@ func checkData(kind string, data any) error {
 		_, ok = data.(AuthFailed)
 	case KindMailboxAccessDenied:
 		_, ok = data.(MailboxAccessDenied)
+	case KindMailboxNotFound:
+		_, ok = data.(MailboxNotFound)
 	case KindSubscriptionFailed:
 		_, ok = data.(SubscriptionFailed)
 	case KindTasksDead:

@@ -17,6 +17,9 @@ var samples = map[string]Alert{
 		Code: "AADSTS7000222", Description: "The provided client secret keys for app 'c' are expired."}},
 	KindMailboxAccessDenied: {Kind: KindMailboxAccessDenied, Key: "anna.berger@dedenet.de", Data: MailboxAccessDenied{
 		Mailbox: "anna.berger@dedenet.de", Employee: "Anna Berger", ClientID: "c", Error: "ErrorAccessDenied: Access to OData is disabled."}},
+	KindMailboxNotFound: {Kind: KindMailboxNotFound, Key: "j.doe@dedenet.de", Data: MailboxNotFound{
+		Mailbox: "j.doe@dedenet.de", Employee: "Jane Doe",
+		Error: "graph: create subscription: user not found (404 ExtensionError): Operation: Create; Exception: [Status Code: NotFound; Reason: The requested user 'j.doe@dedenet.de' is invalid.]"}},
 	KindSubscriptionFailed: {Kind: KindSubscriptionFailed, Key: "anna.berger@dedenet.de", Data: SubscriptionFailed{
 		Mailbox: "anna.berger@dedenet.de", Operation: OpRenew, Error: "ExtensionError: Operation: Create; Exception: [Status Code: Forbidden]"}},
 	KindTasksDead: {Kind: KindTasksDead, Key: "message:fetch", Data: TasksDead{TaskType: "message:fetch", Queue: "default",

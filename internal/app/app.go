@@ -112,6 +112,10 @@ func Serve(ctx context.Context, o Options) error {
 
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
+	insp := asynq.NewInspector(redisOpt)
+	defer insp.Close()
+	metrics.RegisterQueues(reg, o.Log, queues, queueStats(insp))
+	metrics.RegisterMailboxes(reg, o.Log, mailboxCounts(st))
 	// The worker files attachments into the document store; the web role
 	// serves them to the CRM (GET /api/v1/documents/{id}/content).
 	docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})
@@ -137,8 +141,6 @@ func Serve(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		insp := asynq.NewInspector(redisOpt)
-		defer insp.Close()
 		limiter := semaphore.New(rdb, "connector:graph:mailbox:", 4, 2*time.Minute)
 		gc, err := newGraph(cfg, storeSecrets{st: st, keys: master}, o.Log, graphOptions{limiter: limiter, onAuth: authAlerts(alerter, st, o.Log),
 			onResponse: func(status int) {

@@ -24,8 +24,8 @@ func TestAttachmentsDangerousFilesAndLinks(t *testing.T) {
 		"subject": "Rechnung", "receivedDateTime": at.Format(time.RFC3339), "sentDateTime": at.Format(time.RFC3339),
 		"from": map[string]any{"emailAddress": map[string]any{"name": "Sabine Schulz", "address": "sabine.schulz@schulz-technik.com"}},
 	}, Attachments: []graphsim.AttachmentInput{
-		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan", SourceURL: "https://schulz.sharepoint.com/plan\r\nIconFile=\\\\203.0.113.9\\s\\i.ico"},
-		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Share", SourceURL: "file://///203.0.113.9/share/x.exe"},
+		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan", SourceURL: "https://schulz.sharepoint.com/plan\r\nIconFile=\\\\203.0.113.9\\s\\i.ico", ExposeSourceURL: true},
+		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Share", SourceURL: "file://///203.0.113.9/share/x.exe", ExposeSourceURL: true},
 		{Name: "desktop.ini", ContentType: "application/octet-stream", ContentBytes: "W1NoZWxsXQ=="},
 		{Name: "Rechnung\u202Efdp.exe", ContentType: "application/octet-stream", ContentBytes: "TVo="},
 	}})

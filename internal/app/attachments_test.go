@@ -121,7 +121,7 @@ func TestCloudLinksAndSizeCap(t *testing.T) {
 		"subject": "Pläne", "receivedDateTime": at.Format(time.RFC3339), "sentDateTime": at.Format(time.RFC3339),
 		"from": map[string]any{"emailAddress": map[string]any{"name": "Sabine Schulz", "address": "sabine.schulz@schulz-technik.com"}},
 	}, Attachments: []graphsim.AttachmentInput{
-		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Hallenplan", SourceURL: "https://schulz.sharepoint.com/hallenplan.dwg"},
+		{ODataType: "#microsoft.graph.referenceAttachment", Name: "Hallenplan", SourceURL: "https://schulz.sharepoint.com/hallenplan.dwg", ExposeSourceURL: true},
 		{Name: "Video.mp4", ContentType: "video/mp4", Size: 3 << 20},
 		{Name: "Notiz.txt", ContentType: "text/plain", ContentBytes: "SGFsbG8="},
 	}})

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/dedesales/exchange-connector/internal/config"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/graph"
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/secret"
 	"github.com/dedesales/exchange-connector/internal/store"
@@ -90,17 +92,49 @@ func Check(ctx context.Context, cfg *config.Config, out io.Writer, log *slog.Log
 		if mb.State() == store.MailboxDisabled || mb.State() == store.MailboxInactive {
 			continue
 		}
-		if err := client.CheckMailbox(ctx, mb.Address); err != nil {
-			verdict(false, "mailbox "+mb.Address, err.Error())
+		mb, detail, err := checkMailbox(ctx, client, mb)
+		if err != nil {
+			verdict(false, "mailbox "+mb.Address, detail)
 			continue
 		}
 		readable = append(readable, mb)
-		verdict(true, "mailbox "+mb.Address, "readable")
+		verdict(true, "mailbox "+mb.Address, detail)
 	}
 	checkNotificationURL(ctx, cfg, client, readable, verdict)
 	checkDocuments(ctx, cfg, verdict)
 	checkSMTP(ctx, cfg, st, verdict)
 	return failures, nil
+}
+
+// checkMailbox reads the mailbox as the connector does (Mailbox.GraphRef).
+// A user Graph does not know (404 ErrorInvalidUser) is reported in Graph's
+// words, after looking the address up as a mail address that is not the
+// UPN, which the connector does too (jobs: subscriber.resolveUser).
+func checkMailbox(ctx context.Context, client *graph.Client, mb store.Mailbox) (store.Mailbox, string, error) {
+	err := client.CheckMailbox(ctx, mb.GraphRef())
+	if err == nil {
+		return mb, "readable", nil
+	}
+	if !errors.Is(err, grapherr.ErrUserNotFound) {
+		return mb, err.Error(), err
+	}
+	id, lookupErr := client.ResolveUser(ctx, mb.Address)
+	if lookupErr == nil && id != "" && id != mb.GraphRef() {
+		if rerr := client.CheckMailbox(ctx, id); rerr == nil {
+			mb.GraphUser, mb.GraphUserFor = id, mb.Address
+			return mb, "readable (user " + id + ": the address is a mail address, not the UPN)", nil
+		}
+	}
+	words := err.Error()
+	var ge *grapherr.Error
+	if errors.As(err, &ge) && ge.Message != "" {
+		words = ge.Message
+	}
+	detail := "not found in Microsoft 365: Graph says \"" + words + "\"; check the employee's exchange_mailbox (the user's UPN or mail address)"
+	if lookupErr != nil {
+		detail += "; looking the address up in the directory failed: " + lookupErr.Error()
+	}
+	return mb, detail, err
 }
 
 func checkNotificationURL(ctx context.Context, cfg *config.Config, gp *graph.Client, readable []store.Mailbox, verdict func(bool, string, string)) {
@@ -115,7 +149,7 @@ func checkNotificationURL(ctx context.Context, cfg *config.Config, gp *graph.Cli
 	}
 	base := strings.TrimRight(cfg.PublicURL, "/")
 	sub, err := gp.CreateSubscription(ctx, model.Subscription{
-		Resource: "/users/" + readable[0].Address + "/messages", ChangeType: "created",
+		Resource: "/users/" + readable[0].GraphRef() + "/messages", ChangeType: "created",
 		NotificationURL: base + "/graph/notifications", LifecycleNotificationURL: base + "/graph/lifecycle",
 		ClientState: "connector-check", ExpiresAt: time.Now().Add(time.Hour),
 	})

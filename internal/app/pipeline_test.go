@@ -50,6 +50,14 @@ func TestMailBecomesActivity(t *testing.T) {
 				`connector_tasks_processed_total{outcome="ok",type="message:process"}`,
 				`connector_graph_requests_total{status="200"}`,
 				`connector_webhook_received_total{kind="notification"}`,
+				// Read at scrape time (queues, mailboxes, readiness) and the
+				// notification's latency: what the dashboard and alerts query.
+				`connector_queue_tasks{queue="critical",state="pending"}`,
+				`connector_queue_latency_seconds{queue="default"}`,
+				`connector_mailboxes{state="enabled"}`,
+				`connector_mailboxes_in_error{kind="subscription_failed"} 0`,
+				`connector_ready{check="database"} 1`,
+				`connector_notification_to_decision_seconds_count`,
 			} {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)
@@ -113,7 +121,10 @@ func TestDraftThenSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := s.decision(t, sentID)
+	// Immutable IDs: the copy in Sent Items has the draft's ID, so wait for
+	// the decision to reach the new folder.
+	var d store.Decision
+	s.waitFor(t, "the sent mail decided", func() bool { d = s.decision(t, sentID); return d.Folder == "Sent Items" })
 	if d.Outcome != match.OutcomeImported || d.Direction != match.DirectionOutbound || *d.CustomerID != 2 {
 		t.Errorf("sent: %+v", d)
 	}
@@ -129,7 +140,9 @@ func TestMoveBetweenFolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := s.decision(t, moved)
+	// Immutable IDs: the moved mail keeps its ID; wait for the move.
+	var d store.Decision
+	s.waitFor(t, "the move recorded", func() bool { d = s.decision(t, moved); return d.Folder == "Inbox/Kunden/Schulz" })
 	if d.Outcome != match.OutcomeImported || d.Folder != "Inbox/Kunden/Schulz" {
 		t.Errorf("moved: %+v", d)
 	}

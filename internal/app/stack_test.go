@@ -61,6 +61,12 @@ func newStack(t testing.TB, dialect string) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	// Graph knows only existing users: the two synced mailboxes'.
+	for _, m := range []string{anna, peter} {
+		if _, err := sim.AddUser(graphsim.UserInput{Mail: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	if err := sim.CA.WriteFile(caFile); err != nil {

@@ -46,12 +46,17 @@ type webDeps struct {
 // which never faces the internet.
 func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 	st, rdb, tasks, keys, m, reg := d.st, d.rdb, d.tasks, d.keys, d.m, d.reg
+	ready := []webhooks.ReadyCheck{
+		{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		{Name: "database", Check: st.Ping},
+	}
+	var readyMetric []metrics.ReadyCheck
+	for _, r := range ready {
+		readyMetric = append(readyMetric, metrics.ReadyCheck(r))
+	}
+	metrics.RegisterReadiness(reg, o.Log, readyMetric)
 	h, err := webhooks.New(webhooks.Deps{
-		Enqueuer: tasks, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log,
-		Ready: []webhooks.ReadyCheck{
-			{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
-			{Name: "database", Check: st.Ping},
-		},
+		Enqueuer: tasks, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log, Ready: ready,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -45,5 +46,29 @@ func TestMailboxResyncQueuesASync(t *testing.T) {
 	var p queue.SyncMailboxPayload
 	if err := json.Unmarshal(tasks[0].Payload, &p); err != nil || p.EmployeeID != 1 || p.Reason != "operator" {
 		t.Errorf("payload: %+v %v", p, err)
+	}
+}
+
+// A mailbox Graph does not know shows as not_found with Graph's words on
+// "mailbox list --all", and not on the plain list (it is not synced).
+func TestMailboxListShowsNotFound(t *testing.T) {
+	setup(t, "sqlite")
+	mustRun(t, "import", "--crm", "crm.json")
+	st := openTestStore(t)
+	const words = "graph: create subscription: user not found (404 ExtensionError): Operation: Create; Exception: [Status Code: NotFound; Reason: The requested user 'anna.berger@dedenet.de' is invalid.]"
+	if err := st.MarkMailboxNotFound(context.Background(), 1, words); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "mailbox", "list"); strings.Contains(out, "anna.berger@dedenet.de") {
+		t.Errorf("plain list shows the not-found mailbox:\n%s", out)
+	}
+	out := mustRun(t, "mailbox", "list", "--all")
+	if !strings.Contains(out, "anna.berger@dedenet.de\t1\tAnna Berger\tnot_found\t"+words+"\n") {
+		t.Errorf("list --all:\n%s", out)
+	}
+	// Enabling clears the mark: the upkeep tries again at once.
+	mustRun(t, "mailbox", "enable", "anna.berger@dedenet.de")
+	if out := mustRun(t, "mailbox", "list"); !strings.Contains(out, "anna.berger@dedenet.de\t1\tAnna Berger\tenabled\n") {
+		t.Errorf("after enable:\n%s", out)
 	}
 }

@@ -44,6 +44,12 @@ func newEnv(t *testing.T, opts graphsim.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
+	// Graph knows only existing users (404 ErrorInvalidUser otherwise).
+	for _, m := range []string{anna, "peter.kraus@dedenet.de"} {
+		if _, err := sim.AddUser(graphsim.UserInput{Mail: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := sim.CA.WriteFile(caFile); err != nil {
 		t.Fatal(err)
@@ -200,7 +206,7 @@ func TestAttachmentsStreamed(t *testing.T) {
 		graphsim.AttachmentInput{Name: "Angebot.pdf", ContentType: "application/pdf", Size: big},
 		graphsim.AttachmentInput{Name: "logo.png", ContentType: "image/png", Size: 2048, IsInline: true, ContentID: "logo@x"},
 		graphsim.AttachmentInput{ODataType: "#microsoft.graph.itemAttachment", Name: "Weitergeleitet", Item: map[string]any{"subject": "Alt"}},
-		graphsim.AttachmentInput{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan.xlsx", SourceURL: "https://contoso.sharepoint.com/plan.xlsx"},
+		graphsim.AttachmentInput{ODataType: "#microsoft.graph.referenceAttachment", Name: "Plan.xlsx", SourceURL: "https://contoso.sharepoint.com/plan.xlsx", ExposeSourceURL: true},
 	)
 	c := e.client(t, nil)
 	ctx := context.Background()
@@ -410,6 +416,47 @@ func TestTypedErrors(t *testing.T) {
 	for range 3 {
 		if _, err := c.Message(ctx, anna, m.ID); err != nil {
 			t.Errorf("short throttling was not retried: %v", err)
+		}
+	}
+}
+
+// An unknown user is ErrUserNotFound with Graph's words, on mail requests
+// and on subscriptions; a mail address that is not the UPN resolves to the
+// user's ID, which Graph paths take.
+func TestUnknownUserAndResolve(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	ctx := context.Background()
+	c := e.client(t, nil)
+	_, err := c.FolderTree(ctx, "nobody@dedenet.de")
+	if ge := kindOf(t, err, grapherr.ErrUserNotFound); ge.Status != 404 || ge.Code != "ErrorInvalidUser" ||
+		ge.Message != "The requested user 'nobody@dedenet.de' is invalid." {
+		t.Errorf("folder tree: %+v", ge)
+	}
+	if errors.Is(err, grapherr.ErrNotFound) {
+		t.Error("an unknown user must not look like a missing message")
+	}
+	_, err = c.CreateSubscription(ctx, model.Subscription{Resource: "/users/nobody@dedenet.de/messages", ChangeType: "created",
+		NotificationURL: "https://example.com/n", ClientState: "x", ExpiresAt: time.Now().Add(time.Hour)})
+	kindOf(t, err, grapherr.ErrUserNotFound)
+
+	id, err := e.sim.AddUser(graphsim.UserInput{Mail: "jane.doe@contoso.com", UserPrincipalName: "j.doe@contoso.onmicrosoft.com",
+		ProxyAddresses: []string{"smtp:jane@contoso.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kindOf(t, c.CheckMailbox(ctx, "jane.doe@contoso.com"), grapherr.ErrUserNotFound)
+	for _, addr := range []string{"Jane.Doe@contoso.com", "jane@contoso.com"} {
+		got, err := c.ResolveUser(ctx, addr)
+		if err != nil || got != id {
+			t.Errorf("resolve %s = %q, %v; want %s", addr, got, err, id)
+		}
+	}
+	if got, err := c.ResolveUser(ctx, "nobody@dedenet.de"); err != nil || got != "" {
+		t.Errorf("resolve nobody = %q, %v", got, err)
+	}
+	for _, ref := range []string{id, "j.doe@contoso.onmicrosoft.com"} {
+		if err := c.CheckMailbox(ctx, ref); err != nil {
+			t.Errorf("check %s: %v", ref, err)
 		}
 	}
 }

@@ -2,11 +2,16 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/dedesales/exchange-connector/internal/grapherr"
@@ -52,19 +57,52 @@ func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, sinc
 		}
 		cfg.QueryParameters = q
 	}
+	var page model.DeltaPage
+	var msgs []model.Message
 	res, err := b.GetAsDeltaGetResponse(ctx, cfg)
-	if err != nil {
+	switch {
+	case err != nil && isDecodeError(err):
+		// The SDK's typed parser rejects a whole page for one property of an
+		// unexpected type, although the connector may not even use it:
+		// Microsoft's own delta example carries "isRead": "true" as a string
+		// (concepts/delta-query-messages.md, testdata/graph-real/SOURCES.md),
+		// and kiota fails with "type '*string' is not compatible with type
+		// bool", which would stall the folder's sync for good. The page is
+		// read again and decoded leniently: unknown and unused properties
+		// are ignored, a used one of a wrong type is a clear ErrInvalid.
+		u := link
+		if u == "" {
+			ri, rerr := b.ToGetRequestInformation(ctx, cfg)
+			if rerr == nil {
+				ri.PathParameters["baseurl"] = c.graphURL // set by the adapter when it sends
+				var pu *url.URL
+				if pu, rerr = ri.GetUri(); rerr == nil {
+					u = pu.String()
+				}
+			}
+			if rerr != nil {
+				return model.DeltaPage{}, wrap(op, fmt.Errorf("%w (and the page's URL: %v)", err, rerr))
+			}
+		}
+		page, msgs, err = c.lenientDelta(ctx, op, u, cfg.Headers.Get("Prefer"))
+		if err != nil {
+			return model.DeltaPage{}, err
+		}
+	case err != nil:
 		return model.DeltaPage{}, wrap(op, err)
+	default:
+		page = model.DeltaPage{NextLink: deref(res.GetOdataNextLink()), DeltaLink: deref(res.GetOdataDeltaLink())}
+		for _, m := range res.GetValue() {
+			msgs = append(msgs, toMessage(m))
+		}
 	}
-	page := model.DeltaPage{NextLink: deref(res.GetOdataNextLink()), DeltaLink: deref(res.GetOdataDeltaLink())}
 	for _, l := range []string{page.NextLink, page.DeltaLink} {
 		if host, ok := c.onGraph(l); l != "" && !ok {
 			return model.DeltaPage{}, &grapherr.Error{Kind: grapherr.ErrInvalid, Op: op,
 				Message: fmt.Sprintf("the page links to %q, not to the Graph host; not followed", host)}
 		}
 	}
-	for _, m := range res.GetValue() {
-		msg := toMessage(m)
+	for _, msg := range msgs {
 		if msg.Removed != nil {
 			page.Removed = append(page.Removed, msg.ID)
 			continue
@@ -72,6 +110,63 @@ func (c *Client) Delta(ctx context.Context, mailbox, folderID, link string, sinc
 		page.Messages = append(page.Messages, msg)
 	}
 	return page, nil
+}
+
+// isDecodeError reports whether an SDK error is neither a Graph error
+// response nor a failure to reach Graph: the response arrived but did not
+// parse.
+func isDecodeError(err error) bool {
+	var oe *odataerrors.ODataError
+	var ae *abs.ApiError
+	var ge *grapherr.Error
+	var ue *url.Error
+	var ne net.Error
+	return !errors.As(err, &oe) && !errors.As(err, &ae) && !errors.As(err, &ge) && !errors.As(err, &ue) && !errors.As(err, &ne) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// lenientDelta fetches a delta page itself and decodes it with
+// encoding/json into the connector's message type, which ignores the
+// properties it does not know.
+func (c *Client) lenientDelta(ctx context.Context, op, u string, prefer []string) (model.DeltaPage, []model.Message, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return model.DeltaPage{}, nil, wrap(op, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	for _, p := range prefer {
+		req.Header.Add("Prefer", p)
+	}
+	resp, err := c.download.Do(req)
+	if err != nil {
+		return model.DeltaPage{}, nil, wrap(op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return model.DeltaPage{}, nil, responseError(op, resp)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		NextLink  string            `json:"@odata.nextLink"`
+		DeltaLink string            `json:"@odata.deltaLink"`
+		Value     []json.RawMessage `json:"value"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return model.DeltaPage{}, nil, &grapherr.Error{Kind: grapherr.ErrTransient, Op: op, Err: fmt.Errorf("decoding the page: %w", err)}
+	}
+	msgs := make([]model.Message, 0, len(body.Value))
+	for _, raw := range body.Value {
+		var m model.Message
+		if err := json.Unmarshal(raw, &m); err != nil {
+			var id struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			return model.DeltaPage{}, nil, &grapherr.Error{Kind: grapherr.ErrInvalid, Op: op,
+				Message: fmt.Sprintf("message %q in the delta page does not parse: %v", clip(id.ID), err)}
+		}
+		msgs = append(msgs, m)
+	}
+	return model.DeltaPage{NextLink: body.NextLink, DeltaLink: body.DeltaLink}, msgs, nil
 }
 
 // FilteredDeltaCap is the most messages a filtered delta round returns:

@@ -26,7 +26,13 @@ var messageFields = []string{
 // X.500 sender: PidTagSenderSmtpAddress and PidTagSentRepresentingSmtpAddress.
 const smtpProperties = "singleValueExtendedProperties($filter=id eq 'String 0x5D01' or id eq 'String 0x5D02')"
 
-// preferText asks for the body as plain text (the CRM shows text).
+// preferText asks for the body as plain text (the CRM shows text), on every
+// path that reads messages (GET, delta, list). Graph returns HTML unless
+// asked, and says which it applied in Preference-Applied (learn.microsoft.
+// com/graph/api/message-get). Letting Exchange convert is better than
+// converting here: it is the rendering Outlook itself shows, it needs no
+// HTML parser or sanitiser in the connector, and unsafe HTML never reaches
+// the process.
 const preferText = `outlook.body-content-type="text"`
 
 // Message fetches one message with the fields the matcher needs.

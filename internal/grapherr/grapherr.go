@@ -6,6 +6,7 @@
 //	case errors.Is(err, grapherr.ErrThrottled): // retry after e.RetryAfter; not a failure
 //	case errors.Is(err, grapherr.ErrAccessDenied): // mark the mailbox, alert, re-check with back-off
 //	case errors.Is(err, grapherr.ErrForbidden): // another 403 (a quota): record Graph's words
+//	case errors.Is(err, grapherr.ErrUserNotFound): // mark the mailbox not found, alert, re-check
 //	}
 package grapherr
 
@@ -27,6 +28,11 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound: the item is gone (moved, deleted) or never existed.
 	ErrNotFound = errors.New("not found")
+	// ErrUserNotFound: Graph does not know the mailbox's user (404
+	// ErrorInvalidUser, "The requested user '…' is invalid."): a wrong
+	// address, a user not created yet or deleted, or a mail address that is
+	// not the UPN. Not an ErrNotFound: the mailbox, not an item, is missing.
+	ErrUserNotFound = errors.New("user not found")
 	// ErrThrottled: Graph asked us to slow down; see Error.RetryAfter.
 	ErrThrottled = errors.New("throttled")
 	// ErrAuth: no token: a wrong, expired or revoked client secret, an
@@ -104,10 +110,19 @@ func KindOf(status int, code string) error { return Classify(status, code, "") }
 // msgraph-sdk-javascript#252). Every other 403, such as the 1,000
 // subscriptions per mailbox that Graph enforces with a 403 whose body is not
 // documented, is ErrForbidden.
+//
+// An unknown user is 404 ErrorInvalidUser "The requested user '…' is
+// invalid." on mail requests (microsoftgraph/microsoft-graph-docs#7909),
+// and on subscription requests a 404 ExtensionError carrying the same
+// reason (microsoft-graph-docs-contrib#3201); both are ErrUserNotFound.
 func Classify(status int, code, message string) error {
 	switch {
 	case status == 401:
 		return ErrAuth
+	case code == "ErrorInvalidUser":
+		return ErrUserNotFound
+	case status == 404 && strings.Contains(message, "The requested user '") && strings.Contains(message, "' is invalid"):
+		return ErrUserNotFound
 	case code == "ErrorAccessDenied" || code == "Authorization_RequestDenied":
 		return ErrAccessDenied
 	case status == 403 && strings.Contains(message, "Access to OData is disabled"):

@@ -22,6 +22,7 @@ func TestKindOf(t *testing.T) {
 		{403, "ExtensionError", ErrForbidden},
 		{403, "", ErrForbidden},
 		{404, "ErrorItemNotFound", ErrNotFound},
+		{404, "ErrorInvalidUser", ErrUserNotFound},
 		{410, "syncStateNotFound", ErrSyncStateLost},
 		{400, "syncStateNotFound", ErrSyncStateLost},
 		{429, "ApplicationThrottled", ErrThrottled},
@@ -74,6 +75,25 @@ func TestClassifyGraphBodies(t *testing.T) {
 		{"other 403", "ErrorQuotaExceeded", "Mailbox has exceeded maximum mailbox size.", ErrForbidden},
 	} {
 		if got := Classify(403, tc.code, tc.message); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// An unknown user, as quoted in Microsoft's issue trackers: on a mail
+// request (microsoft-graph-docs#7909) and on a subscription operation
+// (microsoft-graph-docs-contrib#3201). An unknown message stays ErrNotFound.
+func TestClassifyUnknownUser(t *testing.T) {
+	for _, tc := range []struct {
+		name, code, message string
+		want                error
+	}{
+		{"mail request", "ErrorInvalidUser", "The requested user '3864667a-d3d5-442a-ab36-5031f9353160@6ab3a8f0-1cc4-4557-a006-b10322d52b05' is invalid.", ErrUserNotFound},
+		{"subscription", "ExtensionError", "Operation: Delete; Exception: [Status Code: NotFound; Reason: The requested user '<user id>@<some UUID>' is invalid.]", ErrUserNotFound},
+		{"message", "ErrorItemNotFound", "The specified object was not found in the store.", ErrNotFound},
+		{"subscription gone", "ResourceNotFound", "The object was not found.", ErrNotFound},
+	} {
+		if got := Classify(404, tc.code, tc.message); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}

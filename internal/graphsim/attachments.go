@@ -49,7 +49,13 @@ type AttachmentInput struct {
 	IsInline     bool           `json:"isInline"`
 	ContentID    string         `json:"contentId"`
 	Item         map[string]any `json:"item"`
-	SourceURL    string         `json:"sourceUrl"`
+	// SourceURL is a referenceAttachment's target. Graph v1.0 documents no
+	// such property (referenceAttachment: contentType, id, isInline,
+	// lastModifiedDateTime, name, size; learn.microsoft.com/graph/api/
+	// resources/referenceattachment; graph.md Errata), so it is sent only
+	// when ExposeSourceURL opts in (a service that sends it anyway).
+	SourceURL       string `json:"sourceUrl"`
+	ExposeSourceURL bool   `json:"exposeSourceUrl"`
 }
 
 // build turns the input into a stored attachment.
@@ -82,7 +88,7 @@ func (in AttachmentInput) build() (*attachment, error) {
 		a.Size = int64(len(a.bytes))
 	case typeReference:
 		a.extra = map[string]any{}
-		if in.SourceURL != "" {
+		if in.SourceURL != "" && in.ExposeSourceURL {
 			a.extra["sourceUrl"] = in.SourceURL
 		}
 		if a.Size == 0 {

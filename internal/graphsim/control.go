@@ -57,9 +57,12 @@ type MessageInput struct {
 	Notify *bool `json:"notify"`
 }
 
-// CreatedMessage is the answer of POST /_sim/messages.
+// CreatedMessage is the answer of POST /_sim/messages. ID is the immutable
+// ID (what a client sending Prefer: IdType="ImmutableId" sees), RestID the
+// regular one (what it sees without).
 type CreatedMessage struct {
 	ID                string `json:"id"`
+	RestID            string `json:"restId"`
 	Mailbox           string `json:"mailbox"`
 	ParentFolderID    string `json:"parentFolderId"`
 	InternetMessageID string `json:"internetMessageId"`
@@ -89,13 +92,17 @@ func (s *Server) CreateMessage(in MessageInput) (CreatedMessage, error) {
 	var notes []note
 	if err == nil && (in.Notify == nil || *in.Notify) {
 		notes = s.changeNotes(m, "created")
+		// Graph's Sent Items copy: notified, but not readable for a while.
+		if wait := s.faults.Load().hideFor(u, f); wait > 0 {
+			s.hide(m, wait)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return CreatedMessage{}, fmt.Errorf("create message: %w", err)
 	}
 	s.notify.enqueue(notes...)
-	return CreatedMessage{ID: m.ID, Mailbox: u.ID, ParentFolderID: f.ID, InternetMessageID: str(m.data["internetMessageId"])}, nil
+	return CreatedMessage{ID: m.ID, RestID: m.restID, Mailbox: u.ID, ParentFolderID: f.ID, InternetMessageID: str(m.data["internetMessageId"])}, nil
 }
 
 // normalizeJSON round-trips v through JSON so numbers and maps have the
@@ -115,33 +122,52 @@ func normalizeJSON(v map[string]any) map[string]any {
 	return out
 }
 
-// MoveMessage moves a message to folder (a reference as in CreateMessage):
-// the message gets a new ID, the old one answers 404, the destination's
-// subscribers get "created" and the source's "deleted".
+// MoveMessage moves a message (by its immutable or regular ID) to folder (a
+// reference as in CreateMessage) and returns its immutable ID, which the
+// move keeps; the message gets a new regular ID (MovedMessage), and the old
+// regular ID answers 404. The source folder's subscribers get "deleted" and
+// the destination's "created": "Moving an email between two folders
+// triggers "created" event for mailbox subscriptions" (microsoft-graph-docs
+// #11710, docs-contrib #686; graph.md §9 item 2); the source folder's delta
+// reports it @removed, the destination's as new.
 func (s *Server) MoveMessage(id, folderRef string) (string, error) {
+	mv, err := s.Move(id, folderRef)
+	return mv.ID, err
+}
+
+// MovedMessage is the answer of POST /_sim/messages/{id}/move.
+type MovedMessage struct {
+	ID             string `json:"id"`             // immutable, unchanged
+	PreviousID     string `json:"previousId"`     // the ID the move was asked for
+	RestID         string `json:"restId"`         // the new regular ID
+	PreviousRestID string `json:"previousRestId"` // the regular ID before (404 now)
+}
+
+// Move is MoveMessage with both IDs of the moved message.
+func (s *Server) Move(id, folderRef string) (MovedMessage, error) {
 	s.mu.Lock()
-	m := s.tenant.messages[id]
+	m := s.tenant.message(id)
 	if m == nil {
 		s.mu.Unlock()
-		return "", fmt.Errorf("move message %q: %w", id, errNotFound)
+		return MovedMessage{}, fmt.Errorf("move message %q: %w", id, errNotFound)
 	}
 	dst, err := s.tenant.ensureFolderPath(m.user, folderRef)
 	if err != nil {
 		s.mu.Unlock()
-		return "", fmt.Errorf("move message %q: %w", id, err)
+		return MovedMessage{}, fmt.Errorf("move message %q: %w", id, err)
 	}
 	notes := s.changeNotes(m, "deleted")
 	n := s.tenant.move(m, dst)
 	notes = append(notes, s.changeNotes(n, "created")...)
 	s.mu.Unlock()
 	s.notify.enqueue(notes...)
-	return n.ID, nil
+	return MovedMessage{ID: n.ID, PreviousID: id, RestID: n.restID, PreviousRestID: m.restID}, nil
 }
 
 // DeleteMessage removes a message for good.
 func (s *Server) DeleteMessage(id string) error {
 	s.mu.Lock()
-	m := s.tenant.messages[id]
+	m := s.tenant.message(id)
 	if m == nil {
 		s.mu.Unlock()
 		return fmt.Errorf("delete message %q: %w", id, errNotFound)
@@ -158,7 +184,7 @@ func (s *Server) DeleteMessage(id string) error {
 func (s *Server) UpdateMessage(id string, fields map[string]any) error {
 	fields = normalizeJSON(fields)
 	s.mu.Lock()
-	m := s.tenant.messages[id]
+	m := s.tenant.message(id)
 	if m == nil {
 		s.mu.Unlock()
 		return fmt.Errorf("update message %q: %w", id, errNotFound)
@@ -210,12 +236,12 @@ func (s *Server) ctlMoveMessage(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, err)
 		return
 	}
-	id, err := s.MoveMessage(r.PathValue("id"), in.Folder)
+	mv, err := s.Move(r.PathValue("id"), in.Folder)
 	if err != nil {
 		ctlError(w, statusOf(err), err)
 		return
 	}
-	ctlJSON(w, http.StatusOK, map[string]string{"id": id, "previousId": r.PathValue("id")})
+	ctlJSON(w, http.StatusOK, mv)
 }
 
 func (s *Server) ctlUpdateMessage(w http.ResponseWriter, r *http.Request) {
@@ -322,6 +348,10 @@ type UserInput struct {
 	DisplayName       string `json:"displayName" yaml:"displayName"`
 	Mail              string `json:"mail" yaml:"mail"`
 	UserPrincipalName string `json:"userPrincipalName" yaml:"userPrincipalName"`
+	// ProxyAddresses are further SMTP addresses of the user ("smtp:" prefix
+	// optional). Graph paths accept only the ID and the UPN; mail and
+	// aliases are found with GET /users?$filter=….
+	ProxyAddresses []string `json:"proxyAddresses" yaml:"proxyAddresses"`
 }
 
 // AddUser creates a user with the well-known folders (or returns the
@@ -351,7 +381,16 @@ func (s *Server) AddUser(in UserInput) (string, error) {
 	if in.DisplayName == "" {
 		in.DisplayName, _, _ = strings.Cut(in.UserPrincipalName, "@")
 	}
-	s.tenant.addUser(&user{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Mail: in.Mail, UPN: in.UserPrincipalName})
+	var aliases []string
+	for _, a := range in.ProxyAddresses {
+		if strings.HasPrefix(strings.ToLower(a), "smtp:") {
+			a = a[len("smtp:"):]
+		}
+		if a != "" {
+			aliases = append(aliases, a)
+		}
+	}
+	s.tenant.addUser(&user{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Mail: in.Mail, UPN: in.UserPrincipalName, Aliases: aliases})
 	return strings.ToLower(in.ID), nil
 }
 
@@ -447,6 +486,10 @@ func (s *Server) ctlSetFaults(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
+		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
+		return
+	}
+	if err := f.Delivery.validate(); err != nil {
 		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
 		return
 	}

@@ -60,9 +60,11 @@ type deltaRound struct {
 	issued    time.Time // when the round started (Faults.DeltaTokenTTLSeconds)
 }
 
+// deltaItem is a message of a round: its immutable and regular ID when the
+// round started (a page shows the one its request asks for).
 type deltaItem struct {
-	id      string
-	removed bool
+	id, restID string
+	removed    bool
 }
 
 // deltaState is what a deltaLink stands for: changes after watermark.
@@ -148,13 +150,22 @@ func (s *Server) handleDelta(w http.ResponseWriter, r *http.Request) {
 	}
 	end := min(pos+pageSize, len(rd.items))
 	page := make([]any, 0, end-pos)
+	// The ID format follows this request's Prefer header: "nextLink/deltaLink
+	// work with both ID formats" (graph.md §2.1, outlook-immutable-id.md).
+	q := rd.params.q.withPrefer(r)
 	for _, it := range rd.items[pos:end] {
 		m := s.tenant.messages[it.id]
 		if it.removed || m == nil || m.folder != f {
-			page = append(page, map[string]any{"@odata.type": "#microsoft.graph.message", "id": it.id, "@removed": map[string]any{"reason": "deleted"}})
+			// Deleted or moved out of the folder; a move keeps the immutable ID
+			// but not the regular one the item had here.
+			id := it.restID
+			if q.immutable {
+				id = it.id
+			}
+			page = append(page, map[string]any{"@odata.type": "#microsoft.graph.message", "id": id, "@removed": map[string]any{"reason": "deleted"}})
 			continue
 		}
-		out := m.render(rd.params.q)
+		out := m.render(q)
 		out["@odata.type"] = "#microsoft.graph.message"
 		page = append(page, out)
 	}
@@ -204,14 +215,21 @@ func (t *tenant) startRound(f *folder, p deltaParams, watermark uint64, pageSize
 	}
 	rd.items = make([]deltaItem, 0, len(msgs))
 	if watermark > 0 {
+		gone := map[string]int{} // moved out, in and out again: one @removed, with the last regular ID
 		for _, ts := range f.tombstones {
-			if ts.seq > watermark && f.msgs[ts.id] == nil {
-				rd.items = append(rd.items, deltaItem{id: ts.id, removed: true})
+			if ts.seq <= watermark || f.msgs[ts.id] != nil {
+				continue
 			}
+			if i, ok := gone[ts.id]; ok {
+				rd.items[i].restID = ts.restID
+				continue
+			}
+			gone[ts.id] = len(rd.items)
+			rd.items = append(rd.items, deltaItem{id: ts.id, restID: ts.restID, removed: true})
 		}
 	}
 	for _, m := range msgs {
-		rd.items = append(rd.items, deltaItem{id: m.ID})
+		rd.items = append(rd.items, deltaItem{id: m.ID, restID: m.restID})
 	}
 	id := randB64(18)
 	t.rounds[id] = rd

@@ -31,7 +31,8 @@
 //
 // # Graph (under /v1.0)
 //
-//	GET /users/{id|upn|mail}
+//	GET /users/{id|upn}
+//	GET /users?$filter=mail eq '…' | userPrincipalName eq '…' | proxyAddresses/any(x:x eq 'smtp:…')
 //	GET /users/{u}/mailFolders                               children of msgfolderroot
 //	GET /users/{u}/mailFolders/{id|wellKnownName}
 //	GET /users/{u}/mailFolders/{f}/childFolders[?includeHiddenFolders=true]
@@ -48,16 +49,28 @@
 //	GET /applications(appId='{clientId}'), GET /applications?$filter=appId eq '{clientId}'
 //
 // Every response carries request-id and client-request-id; Prefer
-// IdType="ImmutableId" and odata.maxpagesize are echoed in
-// Preference-Applied. IDs are immutable anyway, except that a move gives a
-// message a new ID (the old one answers 404 ErrorItemNotFound), as Exchange
-// does. Request bodies may be gzip-compressed (msgraph-sdk-go does that).
-// Path keywords are case-insensitive; IDs are not. A user named in any
-// /users/{id} request is created on first use with the well-known folders
-// (msgfolderroot with inbox, sentitems, drafts, deleteditems, junkemail,
-// outbox, archive, conversationhistory, and the hidden syncissues,
-// clutter, scheduled, …): a GUID becomes the user's ID, anything else its
-// mail and UPN (the ID is then derived from it, stable across runs).
+// IdType="ImmutableId", odata.maxpagesize and outlook.body-content-type are
+// echoed in Preference-Applied. A message has an immutable ID and a regular
+// one; responses carry the immutable ID when the request has Prefer:
+// IdType="ImmutableId", else the regular one, and notifications the format
+// of the subscription's creation request. A move keeps the immutable ID and
+// gives a new regular ID (the old one answers 404 ErrorItemNotFound), as
+// Exchange does; either ID names a message in a request. Bodies are HTML
+// unless Prefer: outlook.body-content-type="text" (then text, HTML rendered
+// as plain text). Request bodies may be gzip-compressed (msgraph-sdk-go does that).
+// Path keywords are case-insensitive; IDs are not. Graph paths name a
+// user by ID or userPrincipalName only; any other user (an unknown one, or
+// a mail address that is not the UPN) answers 404 ErrorInvalidUser "The
+// requested user '…' is invalid." (POST /subscriptions: 404 ExtensionError
+// with that reason; GET /users/{x}: 404 Request_ResourceNotFound). Users
+// exist once a scenario or a control call created them: POST /_sim/users
+// (mail and userPrincipalName may differ), or POST /_sim/messages and the
+// other control calls, which create a mailbox on first use with the
+// well-known folders (msgfolderroot with inbox, sentitems, drafts,
+// deleteditems, junkemail, outbox, archive, conversationhistory, and the
+// hidden syncissues, clutter, scheduled, …): a GUID becomes the user's ID,
+// anything else its mail and UPN (the ID is then derived from it, stable
+// across runs).
 //
 // Subscriptions: resource /users/{u}/messages, /users/{u}/mailFolders('x')/messages
 // or /users/{u}/mailFolders/{id}/messages (a display name fails with 400
@@ -78,12 +91,13 @@
 // (Options.NotifyRetry, default 6 attempts over about a minute), then
 // counted as failed.
 //
-// # Control API (no auth, same server)
+// # Control API (no auth, same server; {id} is either ID of a message)
 //
 //	POST   /_sim/messages            {"mailbox":"anna@x.de","folder":"inbox","message":{…Graph message…},
-//	                                  "attachments":[…],"notify":true} → 201 {"id","mailbox","parentFolderId","internetMessageId"}
+//	                                  "attachments":[…],"notify":true} → 201 {"id" (immutable),"restId","mailbox","parentFolderId","internetMessageId"}
 //	PATCH  /_sim/messages/{id}       {…fields…} merged into the message → 204, notifies "updated"
-//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id":new ID,"previousId":…}
+//	POST   /_sim/messages/{id}/move  {"folder":"deleteditems"} → 200 {"id" (immutable, kept),"previousId","restId" (new),"previousRestId"};
+//	                                  notifies "deleted" (old place) and "created" (new place)
 //	DELETE /_sim/messages/{id}       → 204
 //	POST   /_sim/folders             {"mailbox","folder":"inbox/Sub"} or {"mailbox","parent":"inbox","displayName","isHidden"} → 201 mailFolder
 //	POST   /_sim/users               {"id","displayName","mail","userPrincipalName"} → 201 {"id"}
@@ -97,7 +111,9 @@
 //	                                  subscription counts, without the tenant (cheap with thousands of users)
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
-//	                                  duplicates, lifecycleDelivered, lifecycleFailed}, requests {graph, byStatus},
+//	                                  duplicates, lifecycleDelivered, lifecycleFailed, delayed, notFoundAfterCreated,
+//	                                  inFlight},
+//	                                  requests {graph, byStatus},
 //	                                  secrets, faults
 //
 // Message fields the simulator fills when absent: id, internetMessageId,
@@ -117,7 +133,8 @@
 // "name","contentType","contentBytes":base64 | "size":N (synthesises
 // SyntheticContent(name, N), never held in memory),"isInline","contentId",
 // "item":{…message…} (itemAttachment: $value is its MIME),"sourceUrl"
-// (referenceAttachment; $value answers 405)}. Attachments above 3 MB come
+// with "exposeSourceUrl":true (referenceAttachment: v1.0 documents no
+// sourceUrl, so without the opt-in it is not sent; $value answers 405)}. Attachments above 3 MB come
 // without contentBytes.
 //
 // Faults (POST /_sim/faults, scenario "faults"):
@@ -132,7 +149,30 @@
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first
 //	dropNotifications       drop the next N notifications (-1 = all)
-//	missedAfterDrop         send a "missed" lifecycle event after dropping
+//	missedAfterDrop         send a "missed" lifecycle event after dropping (and after retryWindow ran out)
+//
+// Delivery as Graph does it (delivery.go; all off by default). Durations are
+// Graph's ("90s", "4h", "1d"); a span "lo-hi" draws at random per
+// notification or message; timeScale compresses them all for tests:
+//
+//	timeScale               multiply every delivery duration (0.001: 4 h take 14.4 s; 0 = 1)
+//	notifyLatency           hold each change notification "45s" or "20s-3m" (random spans reorder them)
+//	duplicateRate           0–1: chance that a notification is delivered once more, in its own POST,
+//	duplicateDelay            this much later (default "0s-30s")
+//	notFoundAfterCreated    a new message answers 404 ErrorItemNotFound (and is absent from delta) this
+//	notFoundFolders           long after its "created" notification (simulated clock), in these folders only (e.g. ["sentitems"])
+//	retryWindow             failed POSTs retried on Graph's schedule: after retryFirst (default "10m"),
+//	retryFirst                doubling, the last at the window's end ("4h"), then dropped (failed)
+//
+// Graph's documented behaviour behind them: notifications arrive in under a
+// minute on average and at most about 3 minutes late; duplicates are
+// common; the Sent Items copy of a sent mail may not be readable at once;
+// failed deliveries are retried "at exponential backoff intervals" for up
+// to 4 hours (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks,
+// "HTTP codes and retry logic"). GET /_sim/state counts delayed
+// notifications and late messages (delayed, notFoundAfterCreated) and the
+// deliveries still to come (inFlight: held, late duplicates, retries), so
+// that a test can wait until the simulator has nothing more to send.
 //
 // 429s carry {"error":{"code":"ApplicationThrottled","message":"Application
 // is over its MailboxConcurrency limit.",…}} and Retry-After.
@@ -147,7 +187,8 @@
 //	  - id: 4c1a7b1e-…            # optional; default derived from the UPN
 //	    displayName: Anna Berger
 //	    mail: anna.berger@dedenet.de
-//	    userPrincipalName: anna.berger@dedenet.de   # default: mail
+//	    userPrincipalName: anna.berger@dedenet.de   # default: mail; may differ (a.berger@dedenet.onmicrosoft.com)
+//	    proxyAddresses: [anna@dedenet.de]            # optional aliases
 //	    folders: ["inbox/Kunden/Müller Bau", "Projekte"]
 //	    messages:
 //	      - folder: inbox            # folder reference as in the control API (default inbox)
@@ -157,6 +198,7 @@
 //	        message: {subject: …, from: {emailAddress: {name: …, address: …}}, toRecipients: [...], body: {...}}
 //	        attachments:
 //	          - {type: file, name: a.pdf, contentType: application/pdf, size: 248311}   # type: file|item|reference
+//	          - {type: reference, name: Plan, sourceUrl: "https://…", exposeSourceUrl: true}  # opt in to a sourceUrl
 //	accessPolicy:
 //	  allowedMailboxes: [anna.berger@dedenet.de]
 //	secrets:

@@ -49,6 +49,10 @@ type Faults struct {
 	// MissedAfterDrop sends a "missed" lifecycle event to the subscription's
 	// lifecycleNotificationUrl for every batch with dropped notifications.
 	MissedAfterDrop bool `json:"missedAfterDrop"`
+	// Delivery holds the knobs of Graph's delivery behaviour (latency,
+	// duplicates, 404 after created, the 4-hour retry schedule); see
+	// delivery.go. Its fields appear at the top level of the JSON.
+	Delivery
 }
 
 func (f *Faults) concurrencyLimit() int {
@@ -143,7 +147,7 @@ func (l *limiter) release(mailbox string) {
 }
 
 // graph wraps a Graph handler: bearer token, Prefer echo, mailbox
-// resolution (auto-creation) and access policy, throttling, latency.
+// resolution (by ID or UPN; 404 for unknown users, see users.go) and access policy, throttling, latency.
 func (s *Server) graph(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.stats.graphRequests.Add(1)
@@ -153,10 +157,15 @@ func (s *Server) graph(h http.HandlerFunc) http.Handler {
 			return
 		}
 		applyPrefer(w, r)
+		s.revealDue()
 		f := s.faults.Load()
 		mailbox := ""
 		if ref := r.PathValue("uid"); ref != "" {
-			u := s.user(ref)
+			u := s.knownUser(ref)
+			if u == nil {
+				s.userNotFound(w, r, ref)
+				return
+			}
 			if !f.allowed(u) {
 				s.graphError(w, r, http.StatusForbidden, "ErrorAccessDenied", "Access to OData is disabled.")
 				return
@@ -195,6 +204,9 @@ func applyPrefer(w http.ResponseWriter, r *http.Request) {
 		case strings.HasPrefix(strings.ToLower(p), "odata.maxpagesize="):
 			applied = append(applied, p)
 		}
+	}
+	if bp := bodyPreference(r); bp != "" {
+		applied = append(applied, bp) // as message-get.md shows it (mime.go)
 	}
 	if len(applied) > 0 {
 		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))

@@ -40,6 +40,7 @@ func TestThrottleConcurrency(t *testing.T) {
 		t.Errorf("fifth request: %d %v %v", code, h, e)
 	}
 	// Another mailbox is not affected.
+	s.AddUser(UserInput{Mail: "other@example.com"})
 	if code, _, _ := s.graph("GET", "/users/other@example.com", nil); code != http.StatusOK {
 		t.Errorf("other mailbox: %d", code)
 	}
@@ -89,6 +90,7 @@ func TestThrottleStormAndAccessPolicy(t *testing.T) {
 	if code, _, _ := s.graph("GET", "/users/"+mailbox+"/mailFolders/inbox", nil); code != http.StatusOK {
 		t.Errorf("allowed mailbox: %d", code)
 	}
+	s.AddUser(UserInput{Mail: "outsider@example.com"})
 	code, _, e := s.graph("GET", "/users/outsider@example.com/mailFolders/inbox", nil)
 	if code != http.StatusForbidden || e["error"].(map[string]any)["code"] != "ErrorAccessDenied" ||
 		e["error"].(map[string]any)["message"] != "Access to OData is disabled." {

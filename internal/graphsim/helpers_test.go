@@ -31,6 +31,18 @@ type sim struct {
 // certificate the simulator must trust.
 func startSim(t *testing.T, sub *subscriber, mod func(*Options)) *sim {
 	t.Helper()
+	s := startBareSim(t, sub, mod)
+	// Graph knows only users that a scenario or a control call created;
+	// the tests' usual mailbox exists from the start.
+	if _, err := s.AddUser(UserInput{Mail: mailbox}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startBareSim starts a simulator without users.
+func startBareSim(t *testing.T, sub *subscriber, mod func(*Options)) *sim {
+	t.Helper()
 	opts := Options{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret,
 		ValidationTimeout: 2 * time.Second, NotifyTimeout: 2 * time.Second,
 		NotifyRetry: RetryPolicy{MaxAttempts: 3, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}}
@@ -103,8 +115,30 @@ func (s *sim) getToken(secret string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// graph calls Graph with a valid token.
+// graph calls Graph with a valid token and, as the connector does, Prefer:
+// IdType="ImmutableId" (added to a Prefer of hdr that names no IdType).
 func (s *sim) graph(method, path string, body any, hdr ...string) (int, http.Header, map[string]any) {
+	s.t.Helper()
+	h := map[string]string{}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h[hdr[i]] = hdr[i+1]
+	}
+	switch p := h["Prefer"]; {
+	case p == "":
+		h["Prefer"] = `IdType="ImmutableId"`
+	case !strings.Contains(p, "IdType"):
+		h["Prefer"] = p + `, IdType="ImmutableId"`
+	}
+	var flat []string
+	for k, v := range h {
+		flat = append(flat, k, v)
+	}
+	return s.graphREST(method, path, body, flat...)
+}
+
+// graphREST calls Graph with a valid token and only the headers hdr: without
+// an IdType preference, responses carry regular (folder-bound) IDs.
+func (s *sim) graphREST(method, path string, body any, hdr ...string) (int, http.Header, map[string]any) {
 	s.t.Helper()
 	if s.token == "" {
 		code, tok := s.getToken(testSecret)

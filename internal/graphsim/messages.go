@@ -15,8 +15,23 @@ import (
 // message is one stored message. data is the Graph JSON of the message and
 // is never mutated once stored (changes replace the map), so it may be
 // rendered outside the lock.
+//
+// A message has two IDs, as in Exchange: ID is its immutable ID, restID its
+// regular ("REST") ID, which encodes the folder and so changes when the
+// message moves. "By default, this value changes when the item is moved from
+// one container (such as a folder or calendar) to another. To change this
+// behavior, use the Prefer: IdType="ImmutableId" header"; "This header only
+// applies to the request it is included with"; "immutable ID will NOT change
+// if the item is moved to a different folder in the mailbox"
+// (learn.microsoft.com/graph/outlook-immutable-id, includes/outlook-immutable-
+// id.md; graph.md Errata). Which one a response carries follows the request's
+// Prefer header (a notification: the subscription's creation request); a
+// request may name the message by either, but a regular ID given out before a
+// move answers 404 ErrorItemNotFound afterwards (msgraph-sdk-java#1171,
+// microsoft-graph-docs#6256).
 type message struct {
-	ID          string
+	ID          string // immutable: kept across moves
+	restID      string // regular: new on every move
 	user        *user
 	folder      *folder
 	data        map[string]any
@@ -57,6 +72,7 @@ func (t *tenant) addMessage(u *user, f *folder, data map[string]any, atts []*att
 	} else {
 		m.ID = newMessageID()
 	}
+	m.restID = newRestID()
 	if ext, ok := d["singleValueExtendedProperties"].([]any); ok {
 		m.ext = ext
 	}
@@ -102,7 +118,7 @@ func (t *tenant) addMessage(u *user, f *folder, data map[string]any, atts []*att
 	return m, nil
 }
 
-// store puts m (new, or a copy with a new ID after a move) into its folder.
+// store puts m (new, or a copy after a move) into its folder.
 func (t *tenant) store(m *message) {
 	m.seq = t.nextSeq()
 	d := make(map[string]any, len(m.data))
@@ -115,29 +131,75 @@ func (t *tenant) store(m *message) {
 	m.data = d
 	m.folder.msgs[m.ID] = m
 	t.messages[m.ID] = m
+	if t.restIDs == nil {
+		t.restIDs = map[string]string{}
+	}
+	t.restIDs[m.restID] = m.ID
+}
+
+// message finds a current message by its immutable or its regular ID.
+// Callers hold s.mu.
+func (t *tenant) message(id string) *message {
+	if m := t.messages[id]; m != nil {
+		return m
+	}
+	return t.messages[t.restIDs[id]]
 }
 
 // remove takes m out of its folder, leaving a tombstone for delta.
 func (t *tenant) remove(m *message) {
 	delete(m.folder.msgs, m.ID)
 	delete(t.messages, m.ID)
-	m.folder.tombstones = append(m.folder.tombstones, tombstone{id: m.ID, seq: t.nextSeq()})
+	delete(t.restIDs, m.restID)
+	m.folder.tombstones = append(m.folder.tombstones, tombstone{id: m.ID, restID: m.restID, seq: t.nextSeq()})
 }
 
-// move puts m into dst under a new ID (Exchange gives moved items new IDs;
-// the old ID answers 404 from now on) and returns the new message.
+// move puts m into dst and returns the moved message: the same immutable ID,
+// a new regular ID (the old one answers 404 from now on). The source folder
+// keeps a tombstone, so its delta reports the message @removed; the
+// destination's delta reports it as new.
 func (t *tenant) move(m *message, dst *folder) *message {
 	t.remove(m)
-	n := &message{ID: newMessageID(), user: m.user, folder: dst, ext: m.ext, attachments: m.attachments, received: m.received}
+	n := &message{ID: m.ID, restID: newRestID(), user: m.user, folder: dst, ext: m.ext, attachments: m.attachments, received: m.received}
 	n.data = make(map[string]any, len(m.data))
 	for k, v := range m.data {
 		n.data[k] = v
 	}
-	n.data["id"] = n.ID
 	n.data["parentFolderId"] = dst.ID
 	t.store(n)
 	return n
 }
+
+// idFor returns the ID a response carries: the immutable one when the
+// request (or the subscription's creation) asked for it.
+func (m *message) idFor(immutable bool) string {
+	if immutable {
+		return m.ID
+	}
+	return m.restID
+}
+
+// wantsImmutable reports whether a request carries Prefer:
+// IdType="ImmutableId" (quotes optional, case-insensitive).
+func wantsImmutable(r *http.Request) bool {
+	for _, p := range preferValues(r) {
+		if v, ok := cutPrefixFold(p, "idtype="); ok && strings.EqualFold(strings.Trim(strings.TrimSpace(v), `"`), "ImmutableId") {
+			return true
+		}
+	}
+	return false
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return "", false
+}
+
+// newRestID returns an ID shaped like a regular Exchange item ID ("AAMk…");
+// immutable ones (newMessageID) start "AAkAL…".
+func newRestID() string { return "AAMkAGI2THVSAAA" + randB64(30) + "BGAAA=" }
 
 func changeKey(seq uint64) string {
 	return "CQAAABYAAACpXEfd8n5iSqxXwOX1qpFy" + base64.StdEncoding.EncodeToString([]byte(strconv.FormatUint(seq, 36)))
@@ -170,6 +232,16 @@ type query struct {
 	sel    []string // $select (empty = all)
 	extIDs []string // $expand of singleValueExtendedProperties: the ids asked for
 	expand bool     // singleValueExtendedProperties expanded
+	// Per request, from its Prefer header (not kept in delta tokens).
+	immutable bool // IdType="ImmutableId": the immutable ID, else the regular one
+	text      bool // outlook.body-content-type="text": body as plain text
+}
+
+// withPrefer sets what the request's Prefer header asks of rendering.
+func (q query) withPrefer(r *http.Request) query {
+	q.immutable = wantsImmutable(r)
+	q.text = wantsText(r)
+	return q
 }
 
 var extIDRE = regexp.MustCompile(`(?i)id\s+eq\s+'([^']*)'`)
@@ -208,7 +280,7 @@ func (m *message) render(q query) map[string]any {
 			out[k] = v
 		}
 	} else {
-		out = map[string]any{"id": m.ID, "@odata.etag": m.data["@odata.etag"]}
+		out = map[string]any{"@odata.etag": m.data["@odata.etag"]}
 		for _, f := range q.sel {
 			for k, v := range m.data {
 				if strings.EqualFold(k, f) {
@@ -216,6 +288,10 @@ func (m *message) render(q query) map[string]any {
 				}
 			}
 		}
+	}
+	out["id"] = m.idFor(q.immutable)
+	if b, ok := out["body"]; ok {
+		out["body"] = renderBody(b, q.text)
 	}
 	if q.expand {
 		var props []any
@@ -247,7 +323,7 @@ func (s *Server) findMessage(r *http.Request) (*message, error) {
 	u := s.user(r.PathValue("uid"))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := s.tenant.messages[r.PathValue("mid")]
+	m := s.tenant.message(r.PathValue("mid"))
 	if m == nil || m.user != u {
 		return nil, errNotFound
 	}
@@ -267,7 +343,7 @@ func (s *Server) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	out := m.render(parseQuery(r.URL.Query()))
+	out := m.render(parseQuery(r.URL.Query()).withPrefer(r))
 	out["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users('" + m.user.ID + "')/messages/$entity"
 	writeJSON(w, http.StatusOK, out)
 }
@@ -279,7 +355,7 @@ func (s *Server) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	u := s.user(r.PathValue("uid"))
 	v := r.URL.Query()
-	q := parseQuery(v)
+	q := parseQuery(v).withPrefer(r)
 	top, _ := strconv.Atoi(first(v, "$top"))
 	if top <= 0 {
 		top = 10

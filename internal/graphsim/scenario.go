@@ -139,6 +139,9 @@ func (s *Server) ApplyScenario(sc *Scenario) error {
 		if err := dec.Decode(&f); err != nil {
 			return fmt.Errorf("scenario faults: %w", err)
 		}
+		if err := f.Delivery.validate(); err != nil {
+			return fmt.Errorf("scenario faults: %w", err)
+		}
 	}
 	if len(sc.AccessPolicy.AllowedMailboxes) > 0 {
 		f.AllowedMailboxes = sc.AccessPolicy.AllowedMailboxes

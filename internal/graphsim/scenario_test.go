@@ -12,7 +12,7 @@ func TestScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startSim(t, nil, nil)
+	s := startBareSim(t, nil, nil)
 	if err := s.ApplyScenario(sc); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +54,7 @@ func TestScenario(t *testing.T) {
 	if n := len(atts["value"].([]any)); n != 2 || m["hasAttachments"] != true {
 		t.Errorf("%d attachments, hasAttachments %v", n, m["hasAttachments"])
 	}
+	s.AddUser(UserInput{Mail: "someone.else@dedenet.de"})
 	if code, _, _ := s.graph("GET", "/users/someone.else@dedenet.de", nil); code != http.StatusForbidden {
 		t.Errorf("outside the access policy: %d", code)
 	}

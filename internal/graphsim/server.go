@@ -165,6 +165,7 @@ func (s *Server) routes() {
 
 	// Graph.
 	g := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.graph(h)) }
+	g("GET /v1.0/users", s.handleListUsers)
 	g("GET /v1.0/users/{uid}", s.handleGetUser)
 	g("GET /v1.0/users/{uid}/mailFolders", s.handleListTopFolders)
 	g("GET /v1.0/users/{uid}/mailFolders/{fid}", s.handleGetFolder)

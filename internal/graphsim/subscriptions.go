@@ -26,6 +26,10 @@ type subscription struct {
 	ID, Resource, ChangeType, NotificationURL, LifecycleURL, ClientState, TLSVersion string
 	Expiration                                                                       time.Time
 	userID, folderID                                                                 string // folderID "" = every folder
+	// immutable: created with Prefer: IdType="ImmutableId", so notifications
+	// carry immutable IDs; "Existing subscriptions that were created without
+	// the header continue to use the default ID format" (outlook-immutable-id.md).
+	immutable bool
 }
 
 func (sub *subscription) json(r *http.Request, appID string) map[string]any {
@@ -213,13 +217,16 @@ func (s *Server) createSubscription(r *http.Request) (*subscription, error) {
 	if m == nil {
 		return nil, badRequest("ExtensionError", "Operation: Create; Exception: [Status Code: BadRequest; Reason: The value '%s' of parameter 'Resource' is invalid.]", req.Resource)
 	}
-	u := s.user(m[1] + m[2])
+	u := s.knownUser(m[1] + m[2])
+	if u == nil {
+		return nil, errSubscriptionUser(m[1] + m[2])
+	}
 	if !s.faults.Load().allowed(u) {
 		return nil, &httpError{http.StatusForbidden, "ExtensionError", "Operation: Create; Exception: [Status Code: Forbidden; Reason: Access to OData is disabled.]"}
 	}
 	sub := &subscription{ID: newGUID(), Resource: req.Resource, ChangeType: req.ChangeType,
 		NotificationURL: req.NotificationURL, LifecycleURL: req.LifecycleURL, ClientState: req.ClientState,
-		TLSVersion: req.TLSVersion, Expiration: exp, userID: u.ID}
+		TLSVersion: req.TLSVersion, Expiration: exp, userID: u.ID, immutable: wantsImmutable(r)}
 	if sub.TLSVersion == "" {
 		sub.TLSVersion = "v1_2"
 	}

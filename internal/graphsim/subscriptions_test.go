@@ -131,6 +131,7 @@ func TestSubscriptionQuotaPerMailbox(t *testing.T) {
 		t.Errorf("1,001st: %d %v", code, out)
 	}
 	// Another mailbox has its own quota.
+	s.AddUser(UserInput{Mail: "other@example.com"})
 	if code, out := s.subscribe(sb, func(b map[string]any) { b["resource"] = "/users/other@example.com/messages" }); code != 201 {
 		t.Errorf("other mailbox: %d %v", code, out)
 	}

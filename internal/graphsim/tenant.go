@@ -14,8 +14,10 @@ import (
 // tenant is the simulated directory and the mailboxes. Guarded by Server.mu.
 type tenant struct {
 	users    map[string]*user    // by ID
-	names    map[string]string   // lower-case mail or UPN → user ID
+	names    map[string]string   // lower-case mail, UPN or alias → user ID (control API)
+	upns     map[string]string   // lower-case UPN → user ID (Graph paths)
 	messages map[string]*message // every current message, by ID
+	restIDs  map[string]string   // regular message ID → immutable ID (see message)
 	subs     map[string]*subscription
 	secrets  []*secret
 	seq      uint64                 // change counter for delta
@@ -26,6 +28,7 @@ type tenant struct {
 func (t *tenant) init() {
 	t.users = map[string]*user{}
 	t.names = map[string]string{}
+	t.upns = map[string]string{}
 	t.messages = map[string]*message{}
 	t.subs = map[string]*subscription{}
 	t.rounds = map[string]*deltaRound{}
@@ -34,9 +37,13 @@ func (t *tenant) init() {
 
 func (t *tenant) nextSeq() uint64 { t.seq++; return t.seq }
 
-// user is one mailbox.
+// user is one mailbox. Mail (the primary SMTP address) and UPN may differ,
+// as in real tenants (UPN j.doe@contoso.onmicrosoft.com, mail
+// jane.doe@contoso.com); Aliases are further SMTP addresses
+// (proxyAddresses "smtp:…").
 type user struct {
 	ID, DisplayName, Mail, UPN string
+	Aliases                    []string
 	folders                    map[string]*folder // by ID
 	wellKnown                  map[string]string  // well-known name → folder ID
 }
@@ -51,8 +58,8 @@ type folder struct {
 }
 
 type tombstone struct {
-	id  string
-	seq uint64
+	id, restID string // the immutable and the regular ID when removed
+	seq        uint64
 }
 
 // wellKnownFolders are created in every mailbox: name, display name, parent
@@ -102,7 +109,26 @@ func nameGUID(name string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// lookupUser finds a user by ID, mail or UPN.
+// graphUser finds a user as Graph addresses it in /users/{ref}: by ID or
+// userPrincipalName only. Microsoft documents "/users/{id |
+// userPrincipalName}" (api/user-get.md); whether a primary SMTP address
+// that differs from the UPN also works is not documented, and reports
+// disagree (camerondwyer.com, 2023-07-07, "Microsoft Graph API inconsistent
+// support for user id, UPN and SMTP address": GET /users/{mail} fails), so
+// the simulator takes the strict reading and the connector resolves mail
+// addresses itself. Control calls use lookupUser.
+func (t *tenant) graphUser(ref string) *user {
+	if u := t.users[strings.ToLower(ref)]; u != nil {
+		return u
+	}
+	if id, ok := t.upns[strings.ToLower(ref)]; ok {
+		return t.users[id]
+	}
+	return nil
+}
+
+// lookupUser finds a user by ID, mail, UPN or alias (control API and
+// scenarios, which are lenient).
 func (t *tenant) lookupUser(ref string) *user {
 	if u := t.users[ref]; u != nil {
 		return u
@@ -153,11 +179,58 @@ func (t *tenant) addUser(u *user) {
 		}
 	}
 	t.users[u.ID] = u
-	for _, n := range []string{u.Mail, u.UPN} {
+	for _, n := range append([]string{u.Mail, u.UPN}, u.Aliases...) {
 		if n != "" {
 			t.names[strings.ToLower(n)] = u.ID
 		}
 	}
+	if u.UPN != "" {
+		t.upns[strings.ToLower(u.UPN)] = u.ID
+	}
+}
+
+// findUsers answers the $filter of GET /users the connector uses to
+// resolve an address: mail eq '…', userPrincipalName eq '…' or
+// proxyAddresses/any(x:x eq 'smtp:…') (case-insensitive, as Entra
+// compares).
+func (t *tenant) findUsers(prop, value string) []*user {
+	value = strings.ToLower(value)
+	var out []*user
+	for _, u := range t.sortedUsers() {
+		switch prop {
+		case "mail":
+			if strings.ToLower(u.Mail) == value {
+				out = append(out, u)
+			}
+		case "userprincipalname":
+			if strings.ToLower(u.UPN) == value {
+				out = append(out, u)
+			}
+		case "proxyaddresses":
+			for _, a := range u.proxyAddresses() {
+				if strings.ToLower(a) == value {
+					out = append(out, u)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// proxyAddresses lists the user's addresses as Entra does: "SMTP:" before
+// the primary one, "smtp:" before aliases.
+func (u *user) proxyAddresses() []string {
+	var out []string
+	if u.Mail != "" {
+		out = append(out, "SMTP:"+u.Mail)
+	}
+	for _, a := range u.Aliases {
+		if !strings.EqualFold(a, u.Mail) {
+			out = append(out, "smtp:"+a)
+		}
+	}
+	return out
 }
 
 func (t *tenant) newFolder(u *user, parentID, name string, hidden bool) *folder {

@@ -39,11 +39,23 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// Outcomes of MessagesNotFound.
+const (
+	NotFoundRetrying    = "retrying"
+	NotFoundLeftToDelta = "left_to_delta"
+)
+
+// ReasonMovedAway is the Decisions reason of an imported mail found again in
+// a folder whose mail is not imported (moved to Deleted Items, Archive…):
+// it stays imported and the move goes into its history.
+const ReasonMovedAway = "moved_away"
+
 // Reasons for DocumentsGuarded.
 const (
 	GuardBlockedType = "blocked_type" // filed renamed with documents.BlockedSuffix
 	GuardUnsafeLink  = "unsafe_link"  // a cloud link with an unsafe address, not filed
 	GuardTooLarge    = "too_large"    // above max_attachment_bytes, not filed
+	GuardNoLink      = "no_link"      // a cloud link without an address (Graph v1.0 sends none), not filed
 )
 
 // Metrics are the connector's metrics.
@@ -82,6 +94,10 @@ type Metrics struct {
 	// expires, by the employee ID of the mailbox (never its address: the
 	// metrics must not list the mailboxes). Set it with SetSubscriptionExpiry.
 	SubscriptionExpiry *prometheus.GaugeVec
+	// Mailboxes is the number of mailboxes by state (enabled, disabled,
+	// access_denied, not_found, inactive), set by the health check: a
+	// not_found or access_denied above 0 is a mailbox not synced.
+	Mailboxes *prometheus.GaugeVec
 	// SecretDaysLeft is the days until a stored client secret expires.
 	SecretDaysLeft *prometheus.GaugeVec
 	// DocumentsGuarded counts attachments renamed or left out by the filing
@@ -90,6 +106,12 @@ type Metrics struct {
 	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
 	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
 	CRMWebhookDeliveries *prometheus.CounterVec
+	// MessagesNotFound counts notified messages Graph answered 404 for, by
+	// outcome (NotFoundRetrying, NotFoundLeftToDelta).
+	MessagesNotFound *prometheus.CounterVec
+	// NotificationLatency observes the time from a change notification's
+	// arrival to the stored decision (and activity) of its message.
+	NotificationLatency prometheus.Histogram
 }
 
 // New builds the metrics and registers them on reg. It panics if any is
@@ -152,6 +174,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "subscription", Name: "expiry_seconds",
 		Help: "Seconds until a mailbox's Graph subscription expires (negative: expired), by the mailbox's employee ID.",
 	}, []string{"employee"})
+	m.Mailboxes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: "mailboxes", Name: "by_state",
+		Help: "Mailboxes by state (enabled, disabled, access_denied, not_found: Graph does not know the user, inactive), as of the last health check.",
+	}, []string{"state"})
 	m.SecretDaysLeft = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Subsystem: "credentials", Name: "secret_days_left",
 		Help: "Days until a stored client secret expires (the nearer of the operator's and Graph's date).",
@@ -164,11 +190,30 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
 		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
 	}, []string{"outcome"})
+	m.MessagesNotFound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "messages", Name: "not_found_total",
+		Help: "Notified messages Graph answered 404 for, by outcome (retrying: tried again later, as a Sent Items copy appears late; left_to_delta: given up after about an hour, a delta sync of the mailbox requested).",
+	}, []string{"outcome"})
+	m.NotificationLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: "notification", Name: "to_decision_seconds",
+		Help:    "Time from a change notification's arrival to the stored decision (with the activity, if imported) of its message.",
+		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+	})
+	// Series that alerts and the dashboard rate from zero exist from the
+	// start: an increase is only seen from a first sample.
+	for _, status := range []string{"200", "429"} {
+		m.GraphRequests.WithLabelValues(status)
+	}
+	for _, kind := range []string{KindNotification, KindLifecycle} {
+		m.WebhookReceived.WithLabelValues(kind)
+	}
 	reg.MustRegister(
+		m.NotificationLatency, m.MessagesNotFound,
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,
 		m.TasksProcessed, m.TaskDuration, m.GraphRequests, m.Decisions, m.SubscriptionExpiry, m.SecretDaysLeft,
+		m.Mailboxes,
 		m.DocumentsGuarded,
 		m.CRMWebhookDeliveries,
 	)

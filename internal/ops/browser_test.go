@@ -1,7 +1,11 @@
 package ops_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +16,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dedesales/exchange-connector/internal/crmfile"
+	"github.com/dedesales/exchange-connector/internal/model"
 	"github.com/dedesales/exchange-connector/internal/ops"
 	"github.com/dedesales/exchange-connector/internal/store"
 	"github.com/dedesales/exchange-connector/internal/store/storetest"
@@ -46,9 +52,21 @@ func TestBrowser(t *testing.T) {
 	enqueue(t, opt)
 	st := storetest.Open(t, store.SQLite)
 	seed(t, st)
+	// 120 more mailboxes, after the seeded ones by address: the mailbox
+	// table has three pages.
+	more := &crmfile.File{}
+	for i := range 120 {
+		addr := fmt.Sprintf("zz-browser-%03d@dedenet.de", i)
+		more.Employees = append(more.Employees, model.Employee{ID: int64(1000 + i), Name: fmt.Sprintf("Browser %03d", i), Email: addr, ExchangeMailbox: &addr, Active: true})
+	}
+	if _, err := st.ImportCRM(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
 	srv := newServer(t, ops.Deps{Store: st, PasswordFile: writePasswordFile(t, hashed()), RedisConnOpt: opt})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// The whole walk, the mailbox pages included; generous for -race on a
+	// loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	allocOpts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(exe),
@@ -126,6 +144,29 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		fail("screenshot of /ops/", err)
 	}
+	// The charts render, with a size, and draw something besides the
+	// background (the seeded decisions and the notified one's latency).
+	chartShots := map[string][]byte{}
+	for _, id := range []string{"chart-decisions", "chart-latency"} {
+		if err := chromedp.Do(bctx, chromedp.ScrollIntoView(chromedp.ID(id))); err != nil {
+			fail("scroll to #"+id, err)
+		}
+		box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(r => [r.width, r.height])(document.getElementById("`+id+`").getBoundingClientRect())`))
+		if err != nil {
+			fail("size of #"+id, err)
+		}
+		if len(box) != 2 || box[0] < 100 || box[1] < 50 {
+			t.Errorf("#%s is %v CSS pixels: not rendered", id, box)
+		}
+		shot, err := chromedp.Run(bctx, chromedp.Screenshot(chromedp.ID(id)))
+		if err != nil {
+			fail("screenshot of #"+id, err)
+		}
+		if n := drawnPixels(t, shot); n < 50 {
+			t.Errorf("#%s: %d pixels not background: nothing drawn", id, n)
+		}
+		chartShots["ops-"+id+".png"] = shot
+	}
 
 	// Search a decision, unfold it and open its details.
 	// (#decisions is on the status page too: wait for the results page.)
@@ -143,6 +184,47 @@ func TestBrowser(t *testing.T) {
 	}
 	if explain := text("explain"); !strings.Contains(explain, "(a customer matched)") {
 		t.Errorf("decision details:\n%s", explain)
+	}
+
+	// The mailbox table: from the status page to all 123 mailboxes, 50 a
+	// page, the next page, a sort by a column and a search.
+	caption := func(want string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.Search(`//table[@id="mailboxes"]/caption[contains(., "` + want + `")]`))
+	}
+	countRows := func(step string, want int) {
+		t.Helper()
+		rows, err := chromedp.Run(bctx, chromedp.Nodes(chromedp.CSSAll("#mailboxes tbody tr")))
+		if err != nil || len(rows) != want {
+			t.Errorf("%s: %d mailbox rows (%v), want %d", step, len(rows), err, want)
+		}
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/ops/"), chromedp.WaitVisible(chromedp.ID("mailbox-summary")),
+		chromedp.Click(chromedp.ID("all-mailboxes")), caption("Mailboxes 1–50 of 123, page 1 of 3")); err != nil {
+		fail("all mailboxes", err)
+	}
+	countRows("page 1", 50)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("mailboxes-next")), caption("Mailboxes 51–100 of 123, page 2 of 3")); err != nil {
+		fail("next page of mailboxes", err)
+	}
+	countRows("page 2", 50)
+	// Sorting by address again reverses it and starts at page 1.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.Search(`//th[@aria-sort="ascending"]/a[normalize-space(.)="Mailbox"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//th[@aria-sort="descending"]`)), caption("Mailboxes 1–50 of 123, page 1 of 3")); err != nil {
+		fail("sort mailboxes", err)
+	}
+	if first := text("mailboxes"); !strings.Contains(first, "zz-browser-119@dedenet.de") || strings.Contains(first, "anna.berger") {
+		t.Errorf("descending first page:\n%s", first)
+	}
+	mailboxesShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		fail("screenshot of /ops/mailboxes", err)
+	}
+	if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.ID("mailbox-q"), "kraus"), chromedp.Click(chromedp.ID("mailbox-filter")),
+		caption("Mailboxes 1–1 of 1")); err != nil {
+		fail("search mailboxes", err)
+	}
+	if found := text("mailboxes"); !strings.Contains(found, "peter.kraus@dedenet.de") {
+		t.Errorf("search kraus:\n%s", found)
 	}
 
 	// asynqmon's dashboard renders under our CSP and lists the queue.
@@ -166,9 +248,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("Content-Security-Policy violations:\n%s", strings.Join(violation, "\n"))
 	}
 	mu.Unlock()
-	for name, png := range map[string][]byte{"ops-status.png": statusShot, "ops-queues.png": queuesShot} {
+	chartShots["ops-status.png"], chartShots["ops-mailboxes.png"], chartShots["ops-queues.png"] = statusShot, mailboxesShot, queuesShot
+	for name, png := range chartShots {
 		saveScreenshot(t, name, png)
 	}
+}
+
+// drawnPixels counts the pixels of a PNG that differ from its top-left
+// pixel (the background).
+func drawnPixels(t *testing.T, b []byte) int {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG (%d bytes): %v", len(b), err)
+	}
+	r := img.Bounds()
+	bg := color.RGBAModel.Convert(img.At(r.Min.X, r.Min.Y))
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if color.RGBAModel.Convert(img.At(x, y)) != bg {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // saveScreenshot writes a screenshot to the test's directory and, with

@@ -32,8 +32,10 @@ type decisionList struct {
 	Outcomes []string
 	Hits     []decisionHit
 	Page     int
-	PrevURL  string
-	NextURL  string
+	// Window is how many of the newest decisions a text search reads.
+	Window  int
+	PrevURL string
+	NextURL string
 }
 
 // decisionHit is a decision with what `connector explain` prints about it.
@@ -86,7 +88,7 @@ func (h *Handler) decisionList(c echo.Context, perPage int) (decisionList, error
 	if err != nil {
 		return decisionList{}, fmt.Errorf("ops: decisions: %w", err)
 	}
-	list := decisionList{Query: q, Outcome: outcome, Outcomes: outcomes, Page: pageNo}
+	list := decisionList{Query: q, Outcome: outcome, Outcomes: outcomes, Page: pageNo, Window: store.TextSearchWindow}
 	for _, d := range hits {
 		list.Hits = append(list.Hits, decisionHit{DecisionHit: d, Explain: explain.Decision(d.Decision)})
 	}
@@ -133,7 +135,7 @@ func (h *Handler) decision(c echo.Context) error {
 	data := decisionPage{page: sessionPage(c, "Decision "+strconv.FormatInt(id, 10)),
 		Decision: decisionHit{DecisionHit: d, Explain: explain.Decision(d.Decision)}}
 	if d.InternetMessageID != "" {
-		same, _, err := h.deps.Store.SearchDecisions(ctx, store.DecisionQuery{Text: d.InternetMessageID, Limit: 50})
+		same, err := h.deps.Store.DecisionsOfMessage(ctx, d.InternetMessageID, 50)
 		if err != nil {
 			return fmt.Errorf("ops: decision: %w", err)
 		}

@@ -130,7 +130,7 @@ func seed(t testing.TB, st *store.Store) {
 		Candidates: []string{"sabine.schulz@schulz-technik.com"}}
 	recs := []store.MessageRecord{
 		{EmployeeID: 1, Message: model.Message{ID: "AAMk-anna-1", InternetMessageID: "<angebot-1@schulz-technik.com>", Subject: "AW: Angebot Wartungsvertrag"},
-			Folder: inbox, Decision: imported, Note: "notification"},
+			Folder: inbox, Decision: imported, Note: "notification", NotifiedAt: at.Add(-3 * time.Second)},
 		{EmployeeID: 2, Message: model.Message{ID: "AAMk-peter-1", InternetMessageID: "<angebot-1@schulz-technik.com>", Subject: "AW: Angebot Wartungsvertrag"},
 			Folder: inbox, Decision: imported, Note: "delta"},
 		{EmployeeID: 1, Message: model.Message{ID: "AAMk-anna-2", InternetMessageID: "<news-7@newsletter-versand.de>", Subject: "Newsletter <b>November</b>"},

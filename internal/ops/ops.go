@@ -45,12 +45,13 @@ const DefaultMaxConcurrentLogins = 2
 
 // Store is what the pages read from the database; *store.Store has it.
 type Store interface {
-	Mailboxes(ctx context.Context) ([]store.Mailbox, error)
-	SubscriptionRows(ctx context.Context) ([]store.SubscriptionRow, error)
+	MailboxPage(ctx context.Context, q store.MailboxPageQuery) ([]store.MailboxPageRow, int, error)
+	MailboxSummaries(ctx context.Context) (store.MailboxSummary, error)
+	DecisionCountsOf(ctx context.Context, employeeIDs []int64) ([]store.MailboxOutcomeCount, error)
 	ActiveCredentials(ctx context.Context) ([]store.Credential, error)
-	MailboxDecisionCounts(ctx context.Context) ([]store.MailboxOutcomeCount, error)
 	SearchDecisions(ctx context.Context, q store.DecisionQuery) ([]store.DecisionHit, bool, error)
 	DecisionByID(ctx context.Context, id int64) (store.DecisionHit, error)
+	DecisionsOfMessage(ctx context.Context, internetMessageID string, limit int) ([]store.DecisionHit, error)
 }
 
 // OpenAlert is a condition an alert was sent about and that still holds.
@@ -194,6 +195,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	g.POST("/login", h.login)
 	g.POST("/logout", h.logout)
 	g.GET("/", h.status)
+	g.GET("/mailboxes", h.mailboxes)
 	g.GET("/decisions", h.decisions)
 	g.GET("/decisions/:id", h.decision)
 	q := h.queuesHandler()

@@ -36,6 +36,7 @@ var funcs = template.FuncMap{
 	"reasonText": match.ReasonText,
 	"eventText":  explain.Event,
 	"timeFmt":    timeFmt,
+	"add":        func(a, b float64) float64 { return a + b },
 	"deref": func(p *int64) int64 {
 		if p == nil {
 			return 0

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dedesales/exchange-connector/internal/match"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
 
@@ -19,15 +18,23 @@ import (
 // goes out at 30 days).
 const secretWarnDays = 30
 
+// maxAlertsShown caps the open alerts listed on the status page.
+const maxAlertsShown = 50
+
 // statusPage is the data of status.html.
 type statusPage struct {
 	page
-	Mailboxes []mailboxRow
+	Mailboxes mailboxTable
 	Secrets   []secretRow
 	Alerts    []OpenAlert
 	AlertsErr string
-	Webhooks  []webhookRow
-	Decisions decisionList
+	// AlertsMore is how many open alerts are not shown.
+	AlertsMore int
+	Webhooks   []webhookRow
+	Decisions  decisionList
+	Charts     *charts // nil: the store cannot chart
+	// FirstSyncs is the panel of running first syncs (progress_panel.go).
+	FirstSyncs progressPanel
 }
 
 // webhookLister lists the CRM's webhook endpoints; *store.Store is one.
@@ -58,6 +65,7 @@ type mailboxRow struct {
 	Imported, Duplicates int
 	Ignored              int
 	IgnoredBy            []store.Count // reason → count
+	Silent               bool          // an open silent-mailbox alert
 }
 
 // secretRow is one active credential.
@@ -74,24 +82,11 @@ func (h *Handler) status(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := h.now()
 	data := statusPage{page: sessionPage(c, "Status")}
-	mbs, err := h.deps.Store.Mailboxes(ctx)
-	if err != nil {
-		return fmt.Errorf("ops: status: %w", err)
-	}
-	subs, err := h.deps.Store.SubscriptionRows(ctx)
-	if err != nil {
-		return fmt.Errorf("ops: status: %w", err)
-	}
-	subOf := make(map[int64]store.SubscriptionRow, len(subs))
-	for _, s := range subs {
-		subOf[s.EmployeeID] = s
-	}
-	counts, err := h.deps.Store.MailboxDecisionCounts(ctx)
-	if err != nil {
-		return fmt.Errorf("ops: status: %w", err)
-	}
-	for _, mb := range mbs {
-		data.Mailboxes = append(data.Mailboxes, mailboxRowOf(now, mb, subOf, counts))
+	data.FirstSyncs = h.firstSyncPanel(ctx, now)
+	// The first page of the mailbox table; its links lead to /ops/mailboxes.
+	var err error
+	if data.Mailboxes, err = h.mailboxTable(ctx, mailboxParams{Sort: "address", Page: 1}, false); err != nil {
+		return err
 	}
 	creds, err := h.deps.Store.ActiveCredentials(ctx)
 	if err != nil {
@@ -105,6 +100,12 @@ func (h *Handler) status(c echo.Context) error {
 			h.log.Error("ops: open alerts", slog.Any("error", err))
 			data.AlertsErr = err.Error()
 		}
+		// With thousands of mailboxes, thousands may be alerted about at
+		// once: the oldest are shown, the table below filters the rest.
+		if len(data.Alerts) > maxAlertsShown {
+			data.AlertsMore = len(data.Alerts) - maxAlertsShown
+			data.Alerts = data.Alerts[:maxAlertsShown]
+		}
 	}
 	if wl, ok := h.deps.Store.(webhookLister); ok {
 		eps, err := wl.WebhookEndpoints(ctx)
@@ -115,45 +116,11 @@ func (h *Handler) status(c echo.Context) error {
 			data.Webhooks = append(data.Webhooks, webhookRowOf(now, ep))
 		}
 	}
+	data.Charts = h.charts(ctx, now)
 	if data.Decisions, err = h.decisionList(c, 10); err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, "status.html", data)
-}
-
-func mailboxRowOf(now time.Time, mb store.Mailbox, subOf map[int64]store.SubscriptionRow, counts []store.MailboxOutcomeCount) mailboxRow {
-	r := mailboxRow{Address: mb.Address, Name: mb.Name, State: mb.State(), Subscription: "none", SubExpires: "-",
-		LastNotification: "never", LastSync: ago(now, mb.LastSyncAt), LastError: mb.LastError}
-	if sub, ok := subOf[mb.EmployeeID]; ok {
-		r.Subscription = sub.Status
-		if sub.Status == store.SubscriptionActive {
-			left := sub.ExpiresAt.Sub(now)
-			r.SubExpires = "in " + roughDuration(left) + " (" + timeFmt(sub.ExpiresAt) + ")"
-			r.SubWarn = left < 24*time.Hour // renewed when less than a day is left
-			if left <= 0 {
-				r.SubExpires = "expired " + roughDuration(-left) + " ago"
-			}
-		}
-		r.LastNotification = ago(now, sub.LastNotificationAt)
-		if r.LastError == "" {
-			r.LastError = sub.LastError
-		}
-	}
-	for _, n := range counts {
-		if n.EmployeeID != mb.EmployeeID {
-			continue
-		}
-		switch n.Outcome {
-		case match.OutcomeImported:
-			r.Imported += n.N
-		case match.OutcomeDuplicate:
-			r.Duplicates += n.N
-		default:
-			r.Ignored += n.N
-			r.IgnoredBy = append(r.IgnoredBy, store.Count{Label: n.Reason, N: n.N})
-		}
-	}
-	return r
 }
 
 func webhookRowOf(now time.Time, ep store.WebhookEndpoint) webhookRow {

@@ -29,6 +29,10 @@ type MessageRecord struct {
 	// Cause, when set, is the master-data or settings change that made this
 	// a retroactive decision (DESIGN §11); the history records it.
 	Cause string
+	// NotifiedAt is when the change notification of the message came (zero
+	// when it came otherwise); the hourly latency chart of /ops counts
+	// from it.
+	NotifiedAt time.Time
 }
 
 // RecordResult says what RecordMessage did.
@@ -39,6 +43,11 @@ type RecordResult struct {
 	ActivityID int64 // 0 when ignored
 	// NewActivity is true when this call created the activity.
 	NewActivity bool
+	// MovedAway is true when the message, imported before, was found in a
+	// folder whose mail is never imported (moved to Deleted Items, Archive…):
+	// the decision was kept and the move recorded in its history (Outcome
+	// and ActivityID are the kept ones).
+	MovedAway bool
 }
 
 // RecordMessage stores a decision, and for an imported message its activity
@@ -49,6 +58,14 @@ type RecordResult struct {
 func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResult, error) {
 	var res RecordResult
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		prev, err := s.decisionState(ctx, tx, r.EmployeeID, r.Message.ID)
+		if err != nil {
+			return err
+		}
+		if movedAway(prev, r) {
+			res = RecordResult{Outcome: prev.Outcome, ActivityID: *prev.ActivityID, MovedAway: true}
+			return s.recordMoveAway(ctx, tx, *prev, r)
+		}
 		res = RecordResult{Outcome: r.Decision.Outcome}
 		if r.Decision.Imported() {
 			id, created, err := s.upsertActivity(ctx, tx, r)
@@ -73,10 +90,6 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 				return err
 			}
 		}
-		prev, err := s.decisionState(ctx, tx, r.EmployeeID, r.Message.ID)
-		if err != nil {
-			return err
-		}
 		if err := s.upsertDecision(ctx, tx, r, res); err != nil {
 			return err
 		}
@@ -85,9 +98,20 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 			next.ActivityID = &res.ActivityID
 		}
 		if kind, dedupe, detail, ok := historyEvent(prev, next, r); ok {
-			if err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, kind, dedupe, detail); err != nil {
+			added, err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, kind, dedupe, detail)
+			if err != nil {
 				return fmt.Errorf("recording the decision's history: %w", err)
 			}
+			// Counted per hour once, as the history records it once (not
+			// for a concurrent redelivery), and only a new verdict.
+			if added && (prev == nil || prev.Outcome != next.Outcome || prev.Reason != next.Reason) {
+				if err := s.countDecision(ctx, tx, r.EmployeeID, s.now(), next.Outcome, next.Reason, r.NotifiedAt); err != nil {
+					return err
+				}
+			}
+		}
+		if prev == nil && r.Decision.Reason == match.ReasonExcludedFolder {
+			return s.recordMovedUnderNewID(ctx, tx, r)
 		}
 		return nil
 	})
@@ -173,7 +197,7 @@ func (s *Store) linkMailbox(ctx context.Context, tx *sqlx.Tx, activityID int64, 
 // decisionState reads the stored decision about a message; nil when none.
 func (s *Store) decisionState(ctx context.Context, tx *sqlx.Tx, employeeID int64, messageID string) (*decisionState, error) {
 	var st decisionState
-	err := tx.GetContext(ctx, &st, s.q(`SELECT outcome, reason, customer_id, folder, activity_id FROM decisions
+	err := tx.GetContext(ctx, &st, s.q(`SELECT outcome, reason, rule, customer_id, folder, activity_id FROM decisions
 		WHERE employee_id = ? AND graph_message_id = ?`), employeeID, messageID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

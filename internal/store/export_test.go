@@ -35,3 +35,20 @@ func (s *Store) UnsafeChanges(ctx context.Context, after Cursor, limit int) ([]C
 	skipHorizon = true
 	return s.Changes(ctx, after, limit)
 }
+
+// The queries of DecisionHours (their plans are tested).
+var DecisionHoursQueries = []string{verdictHoursSince, latencyHoursSince}
+
+// MigrateRedo migrates down to below version and up again (tests of a
+// migration's data step).
+func (s *Store) MigrateRedo(ctx context.Context, version int64) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	if _, err := p.DownTo(ctx, version-1); err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/dedesales/exchange-connector/internal/match"
 )
 
 // Kinds of decision events: the history of what happened to a message.
@@ -119,7 +121,7 @@ func (d Decision) Notes() string {
 // once: the same kind with the same dedupe token is recorded only the first
 // time (a retried task writes nothing new).
 func (s *Store) AddDecisionEvent(ctx context.Context, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
-	if err := s.addEvent(ctx, s.db, employeeID, messageID, kind, dedupe, detail); err != nil {
+	if _, err := s.addEvent(ctx, s.db, employeeID, messageID, kind, dedupe, detail); err != nil {
 		return fmt.Errorf("store: decision event: %w", err)
 	}
 	return nil
@@ -132,15 +134,20 @@ func (s *Store) AddDecisionNote(ctx context.Context, employeeID int64, messageID
 	return s.AddDecisionEvent(ctx, employeeID, messageID, EventNote, token(note), EventDetail{Text: note})
 }
 
-func (s *Store) addEvent(ctx context.Context, db sqlx.ExecerContext, employeeID int64, messageID, kind, dedupe string, detail EventDetail) error {
+// added is false when the event was recorded before.
+func (s *Store) addEvent(ctx context.Context, db sqlx.ExecerContext, employeeID int64, messageID, kind, dedupe string, detail EventDetail) (added bool, err error) {
 	b, err := json.Marshal(detail)
 	if err != nil {
-		return err
+		return false, err
 	}
-	_, err = db.ExecContext(ctx, s.q(`
+	res, err := db.ExecContext(ctx, s.q(`
 		INSERT INTO decision_events (employee_id, graph_message_id, at, kind, dedupe, detail)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), employeeID, messageID, s.now(), kind, dedupe, string(b))
-	return err
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // addActivityEvent appends an event to the history of the decision that
@@ -187,6 +194,7 @@ func (s *Store) withHistory(ctx context.Context, ds []Decision) error {
 type decisionState struct {
 	Outcome    string `db:"outcome"`
 	Reason     string `db:"reason"`
+	Rule       string `db:"rule"`
 	CustomerID *int64 `db:"customer_id"`
 	Folder     string `db:"folder"`
 	ActivityID *int64 `db:"activity_id"`
@@ -227,6 +235,77 @@ func historyEvent(prev *decisionState, next decisionState, r MessageRecord) (kin
 		return EventMoved, change, detail, true
 	}
 	return EventRedecided, change, detail, true
+}
+
+// movedAway reports whether recording r after prev is a mail that was
+// imported (its decision has an activity) and now lies in a folder whose
+// mail is never imported: the user moved it to Deleted Items, Archive, Junk…
+// With immutable IDs Graph notifies such a move as "created" under the same
+// ID (graph.md §9 item 2; learn.microsoft.com/graph/outlook-immutable-id:
+// "immutable ID will NOT change if the item is moved to a different folder
+// in the mailbox"). The activity is in the CRM already and stays there, so
+// the decision stays as it was and the move goes into its history (issue 13,
+// item 4); rewriting it to excluded_folder would leave an activity that no
+// decision explains. A retroactive decision (Cause) is never a move.
+func movedAway(prev *decisionState, r MessageRecord) bool {
+	return prev != nil && prev.ActivityID != nil && r.Cause == "" &&
+		r.Decision.Reason == match.ReasonExcludedFolder && prev.Reason != match.ReasonExcludedFolder
+}
+
+// recordMoveAway keeps an imported decision whose mail moved into an
+// excluded folder: only its folder changes, and the history gets a "moved"
+// event with the kept verdict (once per move: a redelivered notification
+// finds the folder unchanged and records nothing).
+func (s *Store) recordMoveAway(ctx context.Context, tx *sqlx.Tx, prev decisionState, r MessageRecord) error {
+	folder := FolderString(r.Folder)
+	if folder == prev.Folder {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE decisions SET folder = ? WHERE employee_id = ? AND graph_message_id = ?`),
+		folder, r.EmployeeID, r.Message.ID); err != nil {
+		return fmt.Errorf("recording the move: %w", err)
+	}
+	next := prev
+	next.Folder = folder
+	detail := EventDetail{Outcome: prev.Outcome, Reason: prev.Reason, Rule: prev.Rule, CustomerID: prev.CustomerID,
+		ActivityID: prev.ActivityID, Folder: folder, FromFolder: prev.Folder, Via: r.Note}
+	if _, err := s.addEvent(ctx, tx, r.EmployeeID, r.Message.ID, EventMoved, token(prev.key()+"\x01"+next.key()), detail); err != nil {
+		return fmt.Errorf("recording the decision's history: %w", err)
+	}
+	return nil
+}
+
+// recordMovedUnderNewID handles a move that changed the message's ID although
+// immutable IDs were asked for (reported for drag and drop in Outlook
+// desktop, microsoft-graph-docs#21247; and the ID changes on a move to an
+// archive mailbox, outlook-immutable-id.md): a new ID in an excluded folder
+// with the internetMessageId of a mail this mailbox imported under another
+// ID. The new ID gets its own (ignored) decision as any message there; the
+// imported decision keeps its verdict and records the move in its history,
+// as recordMoveAway does for a move under the same ID.
+func (s *Store) recordMovedUnderNewID(ctx context.Context, tx *sqlx.Tx, r MessageRecord) error {
+	imid := strings.TrimSpace(r.Message.InternetMessageID)
+	if imid == "" {
+		return nil
+	}
+	var rows []struct {
+		decisionState
+		GraphMessageID string `db:"graph_message_id"`
+	}
+	err := tx.SelectContext(ctx, &rows, s.q(`SELECT graph_message_id, outcome, reason, rule, customer_id, folder, activity_id
+		FROM decisions WHERE employee_id = ? AND internet_message_id = ? AND graph_message_id <> ? AND activity_id IS NOT NULL`),
+		r.EmployeeID, imid, r.Message.ID)
+	if err != nil {
+		return fmt.Errorf("finding the imported copy: %w", err)
+	}
+	for _, row := range rows {
+		moved := r
+		moved.Message.ID = row.GraphMessageID
+		if err := s.recordMoveAway(ctx, tx, row.decisionState, moved); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sameID(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }

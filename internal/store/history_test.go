@@ -108,16 +108,26 @@ func TestDecisionHistory(t *testing.T) {
 				t.Errorf("explain lacks %q:\n%s", w, text)
 			}
 		}
-		// Decided again with another verdict: redecided, once.
+		// Moved into junk after the import: the import stays (issue 13,
+		// item 4) and the move is recorded, once.
+		junk := []model.FolderRef{{WellKnownName: "junkemail", DisplayName: "Junk"}}
 		for range 2 {
-			record(store.MessageRecord{EmployeeID: 1, Message: msg, Folder: []model.FolderRef{{WellKnownName: "junkemail", DisplayName: "Junk"}},
+			record(store.MessageRecord{EmployeeID: 1, Message: msg, Folder: junk,
 				Decision: match.Decision{Outcome: match.OutcomeIgnored, Reason: match.ReasonExcludedFolder}, Note: "notification"})
 		}
-		if got := kinds(t, s, 1, msg.ID); len(got) != len(want)+1 || got[len(want)] != store.EventRedecided {
+		if got := kinds(t, s, 1, msg.ID); len(got) != len(want)+1 || got[len(want)] != store.EventMoved {
 			t.Errorf("after the move into junk: %v", got)
 		}
+		// Decided again with another verdict: redecided, once.
+		for range 2 {
+			record(store.MessageRecord{EmployeeID: 1, Message: msg, Folder: junk,
+				Decision: match.Decision{Outcome: match.OutcomeIgnored, Reason: match.ReasonIgnoredDomain}, Note: "notification"})
+		}
+		if got := kinds(t, s, 1, msg.ID); len(got) != len(want)+2 || got[len(want)+1] != store.EventRedecided {
+			t.Errorf("after the redecision: %v", got)
+		}
 		hit, err := s.DecisionByID(ctx, ds[0].ID)
-		if err != nil || len(hit.History) != len(want)+1 {
+		if err != nil || len(hit.History) != len(want)+2 {
 			t.Errorf("DecisionByID history: %d events, %v", len(hit.History), err)
 		}
 	})

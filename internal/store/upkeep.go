@@ -20,12 +20,12 @@ type UpkeepDueQuery struct {
 // with one expiring before q.RenewBy, not synced since q.SweepBefore, or
 // never synced with no active subscription made after q.SweepBefore (its
 // first sync is queued; jobs' sweepDue);
-// access-denied ones due for their re-check; and unsyncable ones that still
+// access-denied and not-found ones due for their re-check; and unsyncable ones that still
 // have a subscription row. One query per batch whatever the number of
 // mailboxes, and the upkeep's work (with its queries) is per due mailbox.
 //
-// It is a superset filter: "syncable" here is an active employee, not paused
-// and not denied; the upkeep decides with Mailbox.Syncable.
+// "Syncable" here is Mailbox.Syncable in SQL (active, not paused, not
+// denied, not not-found); the upkeep decides with Mailbox.Syncable again.
 func (s *Store) UpkeepDue(ctx context.Context, q UpkeepDueQuery) ([]Mailbox, error) {
 	if q.Limit <= 0 {
 		q.Limit = 500
@@ -34,10 +34,10 @@ func (s *Store) UpkeepDue(ctx context.Context, q UpkeepDueQuery) ([]Mailbox, err
 	err := s.db.SelectContext(ctx, &out, s.q(mailboxSelect+`
 	AND e.id > ?
 	AND (
-		(ms.access_denied_at IS NOT NULL AND (ms.access_check_at IS NULL OR ms.access_check_at <= ?))
-		OR ((NOT e.active OR COALESCE(ms.disabled, FALSE) OR ms.access_denied_at IS NOT NULL)
+		((ms.access_denied_at IS NOT NULL OR ms.not_found_at IS NOT NULL) AND (ms.access_check_at IS NULL OR ms.access_check_at <= ?))
+		OR ((NOT e.active OR COALESCE(ms.disabled, FALSE) OR ms.access_denied_at IS NOT NULL OR ms.not_found_at IS NOT NULL)
 			AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.employee_id = e.id))
-		OR (e.active AND NOT COALESCE(ms.disabled, FALSE) AND ms.access_denied_at IS NULL AND (
+		OR (e.active AND NOT COALESCE(ms.disabled, FALSE) AND ms.access_denied_at IS NULL AND ms.not_found_at IS NULL AND (
 			ms.last_sync_at < ?
 			OR (ms.last_sync_at IS NULL AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.employee_id = e.id
 				AND s.status = ? AND s.created_at > ?))

@@ -21,7 +21,7 @@ func TestUpkeepDue(t *testing.T) {
 		now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 		s.SetClock(func() time.Time { return now })
 		f := &crmfile.File{}
-		for i := 1; i <= 13; i++ {
+		for i := 1; i <= 15; i++ {
 			mb := fmt.Sprintf("mb%02d@dedenet.de", i)
 			f.Employees = append(f.Employees, model.Employee{ID: int64(i), Name: mb, Email: mb, ExchangeMailbox: &mb, Active: i != 9})
 		}
@@ -79,6 +79,19 @@ func TestUpkeepDue(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.SetClock(func() time.Time { return now })
+		// 14: not found, re-check not due; 15: not found, due.
+		sub(14, far)
+		if err := s.MarkMailboxNotFound(ctx, 14, "ErrorInvalidUser"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSubscriptionRow(ctx, 14); err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(func() time.Time { return now.Add(-2 * time.Hour) })
+		if err := s.MarkMailboxNotFound(ctx, 15, "ErrorInvalidUser"); err != nil {
+			t.Fatal(err)
+		}
+		s.SetClock(func() time.Time { return now })
 
 		q := store.UpkeepDueQuery{Now: now, RenewBy: now.Add(24 * time.Hour), SweepBefore: now.Add(-30 * time.Minute), Limit: 2}
 		var got []int64
@@ -101,7 +114,7 @@ func TestUpkeepDue(t *testing.T) {
 			}
 			q.AfterID = mbs[len(mbs)-1].EmployeeID
 		}
-		if want := []int64{4, 5, 6, 7, 8, 9, 12}; !slices.Equal(got, want) {
+		if want := []int64{4, 5, 6, 7, 8, 9, 12, 15}; !slices.Equal(got, want) {
 			t.Errorf("due = %v, want %v", got, want)
 		}
 	})
