@@ -97,6 +97,10 @@ type Deps struct {
 	Files Attachments
 	// Locks serialises the filing of one customer's thread.
 	Locks Locker
+	// UpkeepLock makes the subscription upkeep run one round at a time
+	// across all worker processes (each enqueues a round at its start);
+	// nil: no lock (one process).
+	UpkeepLock Locker
 	// SpoolDir holds attachments while they stream through (default the
 	// system's temporary directory).
 	SpoolDir string
@@ -192,12 +196,12 @@ func NewHandlers(d Deps) *Handlers {
 	}
 	return &Handlers{
 		Message: &MessageHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, subscriptions: gate,
-			touched: newTTLCache[string, bool](touchEvery), importer: imp, log: d.Log},
+			touched: newTTLCache[string, bool](touchEvery), importer: imp, syncs: subs, log: d.Log},
 		Lifecycle: &LifecycleHandler{graph: d.Graph, mailboxes: mbs, subscriptions: gate, subscriber: subs,
 			metrics: d.Metrics, log: d.Log},
 		Sync: &SyncHandler{st: d.Store, graph: d.Graph, mailboxes: mbs, folders: fs, importer: imp, now: d.Now, log: d.Log},
 		EnsureSubscriptions: &EnsureSubscriptionsHandler{st: d.Store, graph: d.Graph, subscriber: subs, now: d.Now,
-			renewBefore: d.RenewBefore, sweepEvery: d.SweepEvery, log: d.Log},
+			renewBefore: d.RenewBefore, sweepEvery: d.SweepEvery, lock: d.UpkeepLock, log: d.Log},
 		FileAttachments: &FileAttachmentsHandler{st: d.Store, files: d.Files, documents: d.Documents, locks: d.Locks,
 			spoolDir: d.SpoolDir, location: d.Location, mailboxes: mbs, metrics: d.Metrics, log: d.Log},
 		Health: &HealthHandler{st: d.Store, alerts: d.Alerts, secrets: d.Secrets, dead: d.Dead, metrics: d.Metrics,

@@ -319,8 +319,10 @@ func TestEnsureSubscriptionsHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		ensure()
-		if row := current(); row.GraphID != "graph-sub-1" || row.ExpiresAt.Sub(now.Add(48*time.Hour)).Abs() > time.Second {
-			t.Errorf("created %+v, want graph-sub-1 expiring in 48 h", row)
+		// The expiry is the lifetime less the mailbox's spread (expirySpread).
+		lifetime := 48*time.Hour - expirySpread(1, 48*time.Hour)
+		if row := current(); row.GraphID != "graph-sub-1" || row.ExpiresAt.Sub(now.Add(lifetime)).Abs() > time.Second {
+			t.Errorf("created %+v, want graph-sub-1 expiring in %v", row, lifetime)
 		}
 		if got := strings.Join(syncReasons(t, q), ","); got != "backfill,sweep" {
 			t.Errorf("syncs %q, want backfill,sweep", got)
@@ -339,7 +341,7 @@ func TestEnsureSubscriptionsHandler(t *testing.T) {
 			t.Fatal(err)
 		}
 		ensure()
-		if row := current(); g.count(opRenew) != 1 || row.GraphID != "graph-sub-1" || row.ExpiresAt.Sub(now.Add(48*time.Hour)).Abs() > time.Second {
+		if row := current(); g.count(opRenew) != 1 || row.GraphID != "graph-sub-1" || row.ExpiresAt.Sub(now.Add(lifetime)).Abs() > time.Second {
 			t.Errorf("renewal: %d renewals, %+v", g.count(opRenew), row)
 		}
 		if got := syncReasons(t, q); len(got) != 0 {

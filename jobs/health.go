@@ -136,10 +136,71 @@ func nearerExpiry(c store.Credential, graph []model.PasswordCredential) *time.Ti
 	return out
 }
 
+// openKeyLister is an Alerts that lists the keys of its open alerts of a
+// kind (alert.Alerter does with internal/store).
+type openKeyLister interface {
+	OpenKeys(ctx context.Context, kind string) (keys map[string]bool, ok bool, err error)
+}
+
+// clearer clears a kind's alerts of subjects whose condition no longer
+// holds: only those with an open alert when the Alerts can list them (a
+// query per check instead of one per mailbox), else every one.
+func (h *HealthHandler) clearer(ctx context.Context, kind string) (func(key string), error) {
+	if l, ok := h.alerts.(openKeyLister); ok {
+		keys, listed, err := l.OpenKeys(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		if listed {
+			return func(key string) {
+				if keys[key] {
+					h.clear(ctx, kind, key)
+				}
+			}, nil
+		}
+	}
+	return func(key string) { h.clear(ctx, kind, key) }, nil
+}
+
+// checkMailboxes reads the mailboxes, their subscriptions and the open
+// alerts in a few queries; what it asks per mailbox is the recent mail
+// times for the silent-mailbox check, and only of mailboxes without a
+// notification since SilentFloor (one that had one is not silent) or with
+// a silent alert to clear.
 func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error {
 	mbs, err := h.st.Mailboxes(ctx)
 	if err != nil {
 		return err
+	}
+	rows, err := h.st.SubscriptionRows(ctx)
+	if err != nil {
+		return err
+	}
+	subs := make(map[int64]store.SubscriptionRow, len(rows))
+	for _, r := range rows {
+		subs[r.EmployeeID] = r
+	}
+	clearDenied, err := h.clearer(ctx, alert.KindMailboxAccessDenied)
+	if err != nil {
+		return err
+	}
+	clearNotFound, err := h.clearer(ctx, alert.KindMailboxNotFound)
+	if err != nil {
+		return err
+	}
+	clearFailed, err := h.clearer(ctx, alert.KindSubscriptionFailed)
+	if err != nil {
+		return err
+	}
+	clearSilent, err := h.clearer(ctx, alert.KindMailboxSilent)
+	if err != nil {
+		return err
+	}
+	var silentOpen map[string]bool // nil: unknown, check every mailbox
+	if l, ok := h.alerts.(openKeyLister); ok {
+		if keys, listed, err := l.OpenKeys(ctx, alert.KindMailboxSilent); err == nil && listed {
+			silentOpen = keys
+		}
 	}
 	states := map[string]int{store.MailboxEnabled: 0, store.MailboxDisabled: 0, store.MailboxAccessDenied: 0,
 		store.MailboxNotFound: 0, store.MailboxInactive: 0}
@@ -149,31 +210,35 @@ func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error
 			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxAccessDenied, Key: mb.Address, Data: alert.MailboxAccessDenied{
 				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
 		} else {
-			h.clear(ctx, alert.KindMailboxAccessDenied, mb.Address)
+			clearDenied(mb.Address)
 		}
 		if mb.State() == store.MailboxNotFound {
 			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxNotFound, Key: mb.Address, Data: alert.MailboxNotFound{
 				Mailbox: mb.Address, Employee: mb.Name, Error: mb.LastError}})
 		} else {
-			h.clear(ctx, alert.KindMailboxNotFound, mb.Address)
+			clearNotFound(mb.Address)
 		}
 		if !mb.Syncable() {
 			continue
 		}
-		sub, err := h.st.SubscriptionOf(ctx, mb.EmployeeID)
+		sub, subscribed := subs[mb.EmployeeID]
 		switch {
-		case err == nil && sub.Status == store.SubscriptionFailed:
+		case subscribed && sub.Status == store.SubscriptionFailed:
 			op := alert.OpRenew
 			if sub.ExpiresAt.Before(sub.CreatedAt.Add(time.Minute)) {
 				op = alert.OpCreate
 			}
 			h.raise(ctx, alert.Alert{Kind: alert.KindSubscriptionFailed, Key: mb.Address, Data: alert.SubscriptionFailed{
 				Mailbox: mb.Address, Employee: mb.Name, Operation: op, Error: sub.LastError}})
-		case err == nil:
-			h.clear(ctx, alert.KindSubscriptionFailed, mb.Address)
+		case subscribed:
+			clearFailed(mb.Address)
 			if h.metrics != nil {
 				h.metrics.SetSubscriptionExpiry(mb.EmployeeID, sub.ExpiresAt.Sub(now).Seconds())
 			}
+		}
+		if silentOpen != nil && !silentOpen[mb.Address] && subscribed && sub.LastNotificationAt != nil &&
+			now.Sub(*sub.LastNotificationAt) < alert.SilentFloor {
+			continue // mail came in lately: not silent, and no alert to clear
 		}
 		times, err := h.st.RecentMailTimes(ctx, mb.EmployeeID, 30)
 		if err != nil {
@@ -183,7 +248,7 @@ func (h *HealthHandler) checkMailboxes(ctx context.Context, now time.Time) error
 			h.raise(ctx, alert.Alert{Kind: alert.KindMailboxSilent, Key: mb.Address, Data: alert.MailboxSilent{
 				Mailbox: mb.Address, Employee: mb.Name, LastMail: times[0], UsualGap: alert.UsualGap(times), CheckedAt: now}})
 		} else {
-			h.clear(ctx, alert.KindMailboxSilent, mb.Address)
+			clearSilent(mb.Address)
 		}
 	}
 	if h.metrics != nil {

@@ -3,11 +3,13 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/dedesales/exchange-connector/internal/grapherr"
 	"github.com/dedesales/exchange-connector/internal/queue"
 	"github.com/dedesales/exchange-connector/internal/store"
 )
@@ -24,7 +26,9 @@ type MessageHandler struct {
 	// notification was recorded.
 	touched  *ttlCache[string, bool]
 	importer *importer
-	log      *slog.Logger
+	// syncs requests a delta sync when a notified message stays not found.
+	syncs *subscriber
+	log   *slog.Logger
 }
 
 // ProcessTask handles one notified message.
@@ -49,6 +53,9 @@ func (h *MessageHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	msg, err := h.graph.Message(ctx, mb.GraphRef(), pl.MessageID)
+	if errors.Is(err, grapherr.ErrNotFound) {
+		return h.notFoundYet(ctx, mb, err, log)
+	}
 	if err != nil {
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}

@@ -1,8 +1,11 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/dedesales/exchange-connector/internal/metrics"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -10,12 +13,30 @@ import (
 	"github.com/dedesales/exchange-connector/internal/crmhook"
 	"github.com/dedesales/exchange-connector/internal/documents"
 	"github.com/dedesales/exchange-connector/internal/grapherr"
+	"github.com/dedesales/exchange-connector/internal/queue"
+	"github.com/dedesales/exchange-connector/internal/store"
 )
 
 // notFoundRetries is how often a notified message that Graph cannot find
 // (a draft already sent, a message moved on) is tried again before the
 // next delta round is left to pick it up.
 const notFoundRetries = 3
+
+// notifiedNotFoundDelays is the back-off of a notified message that Graph
+// cannot find (yet). Graph notifies "created" for the Sent Items copy of a
+// sent mail before the copy can be read: it "may not succeed immediately"
+// (../shared/reference/graph.md, Errata "Delivery"); for how long is not
+// documented. So the task keeps asking, sparser and sparser, for about an
+// hour (10 s, 20 s, 30 s, then 1, 2, 5, 10, 15 and 30 min: 64 min in all;
+// the first three are the schedule of other not-found tasks) before it
+// leaves the message to a delta round, which it requests
+// (notFoundYet). A message that moved on for good costs nine GETs.
+var notifiedNotFoundDelays = []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute}
+
+// notifiedNotFoundRetries is how often a notified message that Graph
+// cannot find is tried again (within the task's MaxRetry of 12).
+var notifiedNotFoundRetries = len(notifiedNotFoundDelays)
 
 // IsFailure tells asynq which errors count as failures: throttling by Graph
 // does not (the task is simply retried after Retry-After).
@@ -34,6 +55,9 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 		return throttleDelay(n, d)
 	}
 	if errors.Is(err, grapherr.ErrNotFound) {
+		if t != nil && t.Type() == queue.TypeProcessMessage {
+			return notifiedNotFoundDelays[min(max(n, 0), len(notifiedNotFoundDelays)-1)]
+		}
 		return time.Duration(10*(n+1)) * time.Second
 	}
 	if errors.Is(err, documents.ErrAuth) {
@@ -66,4 +90,31 @@ func throttleDelay(n int, retryAfter time.Duration) time.Duration {
 // once (the health check then reports it as a dead task).
 func permanent(err error) error {
 	return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
+}
+
+// notFoundYet decides a notified message that Graph answered 404 for:
+// retried on notifiedNotFoundDelays while Graph may still be writing it
+// (the Sent Items copy), then a defined outcome: the task ends, with a
+// warning, and asks for a delta sync of the mailbox, whose next round
+// stores the message if it exists by then (in this or another folder).
+func (h *MessageHandler) notFoundYet(ctx context.Context, mb store.Mailbox, err error, log *slog.Logger) error {
+	n, _ := asynq.GetRetryCount(ctx)
+	if n < notifiedNotFoundRetries {
+		log.Info("message not found yet; retrying", "retry", n, "error", err)
+		h.countNotFound(metrics.NotFoundRetrying)
+		return err
+	}
+	log.Warn("message not found after retries; leaving it to a delta sync of the mailbox",
+		"retries", n, slog.Any("error", err))
+	h.countNotFound(metrics.NotFoundLeftToDelta)
+	if h.syncs == nil || h.syncs.enqueuer == nil { // tests without a queue
+		return nil
+	}
+	return h.syncs.enqueueSync(ctx, mb.EmployeeID, "notfound")
+}
+
+func (h *MessageHandler) countNotFound(outcome string) {
+	if h.importer != nil && h.importer.metrics != nil {
+		h.importer.metrics.MessagesNotFound.WithLabelValues(outcome).Inc()
+	}
 }

@@ -44,6 +44,10 @@ func TestRetryDelaySchedule(t *testing.T) {
 		{"throttled without Retry-After, later", 2, &grapherr.Error{Kind: grapherr.ErrThrottled, Op: "x"}, msg, 2*time.Minute + time.Second},
 		{"not found, first retry", 0, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 10 * time.Second},
 		{"not found, third retry", 2, wrapped(&grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}), msg, 30 * time.Second},
+		{"notified message not found, fourth retry", 3, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, time.Minute},
+		{"notified message not found, last retry", 8, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 30 * time.Minute},
+		{"notified message not found, beyond", 20, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, msg, 30 * time.Minute},
+		{"attachments not found, fourth retry", 3, &grapherr.Error{Kind: grapherr.ErrNotFound, Op: "x"}, asynq.NewTask(queue.TypeFileAttachments, nil), 40 * time.Second},
 		{"document store refused", 0, wrapped(documents.ErrAuth), asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
 		{"document store refused, late", 9, documents.ErrAuth, asynq.NewTask(queue.TypeFileAttachments, nil), 10 * time.Minute},
 	} {
@@ -150,18 +154,18 @@ func TestGraphFailure(t *testing.T) {
 			}
 		})
 
-		t.Run("not found is retried notFoundRetries times, then given up", func(t *testing.T) {
+		t.Run("not found is retried notifiedNotFoundRetries times, then given up", func(t *testing.T) {
 			attempts := runRetried(t, h.Message, messageTask(t, "m-gone"), 12)
-			if len(attempts) != notFoundRetries+1 {
-				t.Fatalf("%d attempts %+v, want %d", len(attempts), attempts, notFoundRetries+1)
+			if len(attempts) != notifiedNotFoundRetries+1 {
+				t.Fatalf("%d attempts %+v, want %d", len(attempts), attempts, notifiedNotFoundRetries+1)
 			}
-			for i, a := range attempts[:notFoundRetries] {
+			for i, a := range attempts[:notifiedNotFoundRetries] {
 				if a.retry != i || !errors.Is(a.err, grapherr.ErrNotFound) || errors.Is(a.err, asynq.SkipRetry) {
 					t.Errorf("attempt %d: %+v, want ErrNotFound, retried", i, a)
 				}
 			}
-			if last := attempts[notFoundRetries]; last.err != nil {
-				t.Errorf("attempt after %d retries: %v, want the task given up (done)", notFoundRetries, last.err)
+			if last := attempts[notifiedNotFoundRetries]; last.err != nil {
+				t.Errorf("attempt after %d retries: %v, want the task given up (done)", notifiedNotFoundRetries, last.err)
 			}
 			if !strings.Contains(h.log.String(), "message not found after retries") {
 				t.Errorf("no log line on giving up:\n%s", h.log.String())

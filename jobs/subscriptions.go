@@ -27,28 +27,8 @@ type EnsureSubscriptionsHandler struct {
 	now         func() time.Time
 	renewBefore time.Duration
 	sweepEvery  time.Duration
+	lock        Locker // nil: none
 	log         *slog.Logger
-}
-
-// ProcessTask runs periodically: every syncable mailbox gets a
-// subscription (created, then a catch-up sync), subscriptions close to
-// expiry are renewed (recreated when Graph lost them), those of mailboxes
-// no longer synced are deleted, and mailboxes not synced for a while get a
-// safety-net sync.
-func (h *EnsureSubscriptionsHandler) ProcessTask(ctx context.Context, _ *asynq.Task) error {
-	mbs, err := h.st.Mailboxes(ctx)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, mb := range mbs {
-		log := h.log.With("task", queue.TypeEnsureSubscriptions, "employee_id", mb.EmployeeID, "mailbox", mb.Address)
-		if err := h.ensureMailbox(ctx, mb, log); err != nil {
-			log.Error("subscription upkeep failed", slog.Any("error", err))
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store.Mailbox, log *slog.Logger) error {
@@ -81,7 +61,7 @@ func (h *EnsureSubscriptionsHandler) ensureMailbox(ctx context.Context, mb store
 	}
 	// The safety net runs even when the subscription could not be made:
 	// without notifications, the periodic sync is all that brings mail in.
-	if mb.LastSyncAt == nil || h.now().Sub(*mb.LastSyncAt) > h.sweepEvery {
+	if sweepDue(mb, row, exists, h.now(), h.sweepEvery) {
 		return errors.Join(subErr, h.subscriber.enqueueSync(ctx, mb.EmployeeID, "sweep"))
 	}
 	return subErr
@@ -236,7 +216,7 @@ func (s *subscriber) create(ctx context.Context, mb store.Mailbox) (model.Subscr
 		NotificationURL:          base + "/graph/notifications",
 		LifecycleNotificationURL: base + "/graph/lifecycle",
 		ClientState:              s.keys.Generate(mb.EmployeeID),
-		ExpiresAt:                s.now().Add(s.lifetime),
+		ExpiresAt:                s.expiry(mb.EmployeeID),
 	})
 }
 
@@ -270,7 +250,7 @@ func (s *subscriber) resolveUser(ctx context.Context, mb store.Mailbox, log *slo
 }
 
 func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox, row store.SubscriptionRow, log *slog.Logger) error {
-	sub, err := h.graph.RenewSubscription(ctx, row.GraphID, h.now().Add(h.subscriber.lifetime))
+	sub, err := h.graph.RenewSubscription(ctx, row.GraphID, h.subscriber.expiry(mb.EmployeeID))
 	if errors.Is(err, grapherr.ErrNotFound) {
 		log.Warn("subscription gone at Graph; recreating it", "subscription_id", row.GraphID)
 		return h.subscriber.subscribe(ctx, mb, "recreated", log)

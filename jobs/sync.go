@@ -45,6 +45,7 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	tree, err := h.folders.refresh(ctx, mb)
 	if err != nil {
+		firstSyncStopped(ctx, h.st, mb, err, log) // progress hook: shown on a running first sync
 		return h.mailboxes.graphFailure(ctx, mb, err, log)
 	}
 	settings, err := h.st.Settings(ctx)
@@ -53,13 +54,19 @@ func (h *SyncHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	since := h.now().AddDate(0, 0, -settings.BackfillDays)
 	total := 0
-	for _, f := range considered(tree) {
+	folders := considered(tree)
+	ctx, progress := startFirstSync(ctx, h.st, mb, folders, log) // progress hook: nil unless a folder has no delta link
+	for _, f := range folders {
+		progress.folder(ctx, f)
 		n, err := h.syncFolder(ctx, mb, f, since, log)
 		total += n
 		if err != nil {
+			progress.failed(ctx, err)
 			return h.mailboxes.graphFailure(ctx, mb, err, log)
 		}
+		progress.done(ctx, f)
 	}
+	progress.finish(ctx) // every considered folder has its delta link
 	if err := h.st.MailboxSynced(ctx, mb.EmployeeID); err != nil {
 		return err
 	}
@@ -143,6 +150,7 @@ func (h *SyncHandler) syncFolder(ctx context.Context, mb store.Mailbox, f store.
 			order.see(&page.Messages[i])
 			n++
 		}
+		firstSyncOf(ctx).page(ctx, len(page.Messages)) // progress hook
 		inRound += len(page.Messages) + len(page.Removed)
 		if page.DeltaLink != "" {
 			if fresh && inRound >= filteredDeltaCap {
@@ -193,6 +201,7 @@ func (h *SyncHandler) listWindow(ctx context.Context, mb store.Mailbox, f store.
 			}
 			n++
 		}
+		firstSyncOf(ctx).page(ctx, len(page.Messages)) // progress hook
 		if page.NextLink == "" || len(page.Messages) == 0 {
 			return n, nil
 		}

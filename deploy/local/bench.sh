@@ -11,11 +11,21 @@
 #                PostgreSQL and on SQLite; worker RSS (VmHWM)
 #   3. backfill  a 10,000-message mailbox, 20 ms Graph latency, 4 concurrent
 #                requests per mailbox, synced by a fresh connector
+#   4. scale     for each N (1,000 and 10,000): a generated tenant of N users
+#                (graphsim generate), a CRM with N employees (loadgen crm),
+#                PostgreSQL, `serve --role=all` + a second `--role=worker`,
+#                20 ms Graph latency and 4 concurrent requests per mailbox;
+#                time until every mailbox is subscribed and first-synced,
+#                Graph requests and 429s, an idle upkeep round's database
+#                time, a burst of one mail per mailbox, RSS, Redis memory
+#                and keys, database size, and the cost per mailbox
 # It prints a table and rewrites the "Load suite (make bench)" section of
-# docs/PERFORMANCE.md (between the make-bench markers).
+# docs/PERFORMANCE.md (between the make-bench markers; the scale phase its
+# own "Scale (make bench)" section between the make-bench-scale markers).
 # Knobs (environment): BENCH_ROUNDS (intake rounds, 5), BENCH_WRK_SECONDS (10),
 # BENCH_COUNT (mails of the throughput run, 5000), BENCH_RATE_SECONDS (15),
-# BENCH_BACKFILL (10000), BENCH_PHASES ("intake pipeline backfill"),
+# BENCH_BACKFILL (10000), BENCH_PHASES ("intake pipeline backfill scale"),
+# BENCH_SCALE_N ("1000 10000"), BENCH_SCALE_TIMEOUT (seconds per wait, 1800),
 # BENCH_WRITE_DOC (1).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +38,9 @@ wrk_seconds=${BENCH_WRK_SECONDS:-10}
 count=${BENCH_COUNT:-5000}
 rate_seconds=${BENCH_RATE_SECONDS:-15}
 backfill_n=${BENCH_BACKFILL:-10000}
-phases=${BENCH_PHASES:-intake pipeline backfill}
+phases=${BENCH_PHASES:-intake pipeline backfill scale}
+scale_ns=${BENCH_SCALE_N:-1000 10000}
+scale_timeout=${BENCH_SCALE_TIMEOUT:-1800}
 write_doc=${BENCH_WRITE_DOC:-1}
 
 ensure_pkg wrk wrk
@@ -328,6 +340,122 @@ YAML
   psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS connector_backfill" >/dev/null 2>&1 || true
 }
 
+# ---------------------------------------------------------------- scale
+# queue_idle URL SECONDS: waits until no asynq task is pending, active,
+# scheduled or in retry (the periodic tasks' retention does not count).
+queue_idle() {
+  local url=$1 end=$(( $(date +%s) + $2 )) q n
+  while [ "$(date +%s)" -lt "$end" ]; do
+    n=0
+    for q in critical default low; do
+      n=$(( n + $(redis-cli -u "$url" llen "asynq:{$q}:pending") + $(redis-cli -u "$url" llen "asynq:{$q}:active") \
+        + $(redis-cli -u "$url" zcard "asynq:{$q}:scheduled") + $(redis-cli -u "$url" zcard "asynq:{$q}:retry") ))
+    done
+    [ "$n" = 0 ] && return 0
+    sleep 1
+  done
+  return 1
+}
+hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+redis_used() { redis-cli -u "$1" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
+pg_active_ms() { psql -Atq "$POSTGRES_URL" -c "SELECT COALESCE(active_time, 0) FROM pg_stat_database WHERE datname = '$1'"; }
+
+phase_scale() {
+  local n
+  for n in $scale_ns; do scale_one "$n"; done
+}
+
+scale_one() {
+  local n=$1 dir="$out/scale-$1" dbname=connector_scale
+  mkdir -p "$dir"
+  say "== scale: $n mailboxes, 20 ms Graph latency, 4 concurrent requests per mailbox, serve --role=all + --role=worker, PostgreSQL (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  cat > "$dir/tenant.yaml" <<YAML
+generate: {users: $n, mail: "user{n}@scale.example"}
+faults: {latencyMs: 20, concurrencyLimit: 4}
+YAML
+  sim_start "$dir" "$dir/tenant.yaml"
+  connector_env "$dir" "$(fresh_postgres $dbname)" 4 # (the tests flush 6–15)
+  "$bin/loadgen" crm --employees "$n" --mail "user{n}@scale.example" > "$dir/crm.json"
+  "$bin/connector" migrate >/dev/null
+  "$bin/connector" import --crm "$dir/crm.json" >/dev/null
+  "$bin/connector" credentials set --tenant-id "$tenant" --client-id "$client" --secret-file "$dir/client-secret" \
+    --expires "$(date -u -d '+45 days' +%F)" >/dev/null 2>&1
+  local redis0 t0 pid_all pid_worker
+  redis0=$(redis_used "$CONNECTOR_REDIS_URL")
+  t0=$(date +%s%3N)
+  connector_start "$dir" all
+  pid_all=$conn_pid
+  # The second worker: its own (internal) listeners, the same Redis and database.
+  CONNECTOR_LISTEN="127.0.0.1:$(free_port $((${CONNECTOR_LISTEN##*:} + 1)))" \
+    CONNECTOR_METRICS_LISTEN="127.0.0.1:$(free_port $((${CONNECTOR_METRICS_LISTEN##*:} + 1)))" \
+    "$bin/connector" serve --role=worker >"$dir/worker.log" 2>&1 &
+  pid_worker=$!
+  pids+=($pid_worker)
+  timeout $((scale_timeout + 60)) "$bin/loadgen" synced --sim "$sim_url" --sim-ca "$dir/graphsim-ca.pem" --expect "$n" \
+    --since-ms "$t0" --timeout "${scale_timeout}s" --json "$dir/synced.json" | tee "$dir/synced.txt" >&2 || say "   (not every mailbox synced)"
+  result "scale_${n}_load_synced" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  queue_idle "$CONNECTOR_REDIS_URL" "$scale_timeout" || say "   (queues not idle)"
+
+  # An upkeep round when nothing is due: PostgreSQL's active_time of the
+  # database (pg_stat_database, ms that backends spent executing statements)
+  # across the round, less the idle rate measured just before. Backends
+  # report it when they go idle, at the latest 10 s later, hence the waits.
+  local a0 a1 b0 b1 idle_s=12 up_s
+  sleep "$idle_s"
+  a0=$(pg_active_ms $dbname); sleep "$idle_s"; a1=$(pg_active_ms $dbname)
+  b0=$(pg_active_ms $dbname)
+  "$bin/loadgen" upkeep --json "$dir/upkeep.json" >&2 || say "   (upkeep round failed)"
+  sleep "$idle_s"
+  b1=$(pg_active_ms $dbname)
+  up_s=$(jq -r '.ensure_subscriptions_s + .health_check_s' "$dir/upkeep.json" 2>/dev/null || echo 0)
+  local upkeep_ms
+  upkeep_ms=$(awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v w="$idle_s" -v u="$up_s" \
+    'BEGIN {noise = (a1 - a0) / w; v = (b1 - b0) - noise * (w + u); if (v < 0) v = 0; printf "%.0f", v}')
+  result "scale_${n}_upkeep_db_ms" "$upkeep_ms"
+  result "scale_${n}_upkeep_wall" "$(jq -r '"subscription upkeep \(.ensure_subscriptions_s*1000|floor) ms, health check \(.health_check_s*1000|floor) ms"' "$dir/upkeep.json" 2>/dev/null || echo failed)"
+  result "scale_${n}_upkeep_noise" "$(awk -v a0="$a0" -v a1="$a1" -v w="$idle_s" 'BEGIN {printf "%.0f", (a1 - a0) / w}')"
+  say "   idle upkeep round: $upkeep_ms ms database time ($(get_r "scale_${n}_upkeep_wall"))"
+
+  # A burst: one mail in every mailbox.
+  timeout $((scale_timeout + 60)) "$bin/loadgen" run --sim "$sim_url" --sim-ca "$dir/graphsim-ca.pem" --all-mailboxes --count "$n" \
+    --folders inbox:1 --attach-every 0 --pid "$pid_all" --timeout "${scale_timeout}s" --sample 1s \
+    --title "burst: one mail in each of $n mailboxes" --json "$dir/burst.json" | tee "$dir/burst.txt" >&2 || say "   (burst incomplete)"
+  result "scale_${n}_load_burst" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+  # Memory, Redis, database.
+  local h_all h_worker redis1 dbsize
+  h_all=$(hwm_kb "$pid_all"); h_worker=$(hwm_kb "$pid_worker")
+  redis1=$(redis_used "$CONNECTOR_REDIS_URL")
+  dbsize=$(psql -Atq "$POSTGRES_URL" -c "SELECT pg_database_size('$dbname')")
+  # Every key pattern in Redis and how many of its keys never expire.
+  redis-cli -u "$CONNECTOR_REDIS_URL" --scan > "$dir/redis-keys.txt"
+  sed 's/^/PTTL /' "$dir/redis-keys.txt" | redis-cli -u "$CONNECTOR_REDIS_URL" > "$dir/redis-ttls.txt"
+  paste -d' ' "$dir/redis-ttls.txt" "$dir/redis-keys.txt" \
+    | sed -E 's/ (.*)$/ \1/; s/[0-9a-f]{8}-[0-9a-f-]{27}/<uuid>/g; s/:[0-9a-f]{16,}/:<hex>/g; s/:[0-9]+(:|$)/:<n>\1/g' \
+    | awk '{ttl=$1; $1=""; sub(/^ /, ""); n[$0]++; if (ttl == -1) p[$0]++} END {for (k in n) printf "%s\t%d\t%d\n", k, n[k], p[k]+0}' \
+    | sort > "$dir/redis-patterns.txt"
+  local persistent
+  persistent=$(awk -F'\t' '{s += $3} END {print s+0}' "$dir/redis-patterns.txt")
+  # A pattern with many keys that never expire grows with the mailboxes.
+  local growing
+  growing=$(awk -F'\t' '$3 > 10 {printf "%s`%s` (%d)", sep, $1, $3; sep=", "}' "$dir/redis-patterns.txt")
+  result "scale_${n}_redis_keys" "$(wc -l < "$dir/redis-keys.txt") keys, $persistent without expiry; patterns with more than 10 such keys: ${growing:-none}"
+  result "scale_${n}_synced" "$(jq -r '.synced_s*10|floor/10' "$dir/synced.json" 2>/dev/null || echo failed)"
+  result "scale_${n}_synced_n" "$(jq -r '"\(.mailboxes) of '"$n"'"' "$dir/synced.json" 2>/dev/null || echo -)"
+  result "scale_${n}_requests" "$(jq -r '.graph_requests' "$dir/synced.json" 2>/dev/null || echo 0)"
+  result "scale_${n}_429" "$(jq -r '.graph_429' "$dir/synced.json" 2>/dev/null || echo 0)"
+  result "scale_${n}_burst" "$(jq -r '"\((.total_seconds - .inject_seconds)*10|floor/10)"' "$dir/burst.json" 2>/dev/null || echo failed)"
+  result "scale_${n}_burst_detail" "$(jq -r '"\(.activities_found) of \(.expected_activities) activities, injected in \(.inject_seconds*10|floor/10) s, p50 \(.latency_ms_p50_p95_p99[0]) ms, p99 \(.latency_ms_p50_p95_p99[2]) ms"' "$dir/burst.json" 2>/dev/null || echo -)"
+  result "scale_${n}_rss" "web+worker $((h_all / 1024)) MB, worker $((h_worker / 1024)) MB"
+  result "scale_${n}_rss_kb" "$(( h_all > h_worker ? h_all : h_worker ))"
+  result "scale_${n}_redis" "$((redis1 - redis0))"
+  result "scale_${n}_db" "$dbsize"
+  stop_all
+  redis-cli -u "$CONNECTOR_REDIS_URL" flushdb >/dev/null
+  psql -q "$POSTGRES_URL" -c "DROP DATABASE IF EXISTS $dbname" >/dev/null 2>&1 || true
+}
+get_r() { sed -n "s/^$1=//p" "$results" | tail -1; }
+
 ensure_pkg jq jq
 started=$(date -u +'%Y-%m-%d %H:%M UTC')
 for p in $phases; do "phase_$p"; done
@@ -336,6 +464,91 @@ for p in $phases; do "phase_$p"; done
 get() { sed -n "s/^$1=//p" "$results" | tail -1; }
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+# The scale section (its own markers, so that BENCH_PHASES=scale leaves the
+# load suite's figures alone and the other phases leave these).
+scale_section() {
+  local n row
+  echo "<!-- make bench scale -->"
+  echo "## Scale (make bench)"
+  echo
+  echo "\`deploy/local/bench.sh\` phase \`scale\`, per N: graphsim with a generated tenant of N users (\`generate:\`),"
+  echo "20 ms latency on every Graph request and 4 concurrent requests per mailbox (429 MailboxConcurrency beyond);"
+  echo "a CRM of N employees with enabled mailboxes (\`loadgen crm\`); PostgreSQL; \`connector serve --role=all\` and a"
+  echo "second \`connector serve --role=worker\`; Redis. Everything on this machine: $(nproc) cores, $cpu, $mem RAM."
+  echo "Measured $started while other work ran on the machine (load averages below), so the times are noisy."
+  echo
+  echo '```sh'
+  echo "BENCH_PHASES=scale BENCH_SCALE_N=\"$scale_ns\" deploy/local/bench.sh   # make bench runs it with N = 1000 10000"
+  echo '```'
+  echo
+  row="| what | target at 10,000 |"; for n in $scale_ns; do row="$row N = $n |"; done; echo "$row"
+  row="|---|---|"; for n in $scale_ns; do row="$row---|"; done; echo "$row"
+  line() { # LABEL TARGET KEY [SUFFIX]
+    local r="| $1 | $2 |" n
+    for n in $scale_ns; do r="$r $(get "scale_${n}_$3")${4:-} |"; done
+    echo "$r"
+  }
+  line "every mailbox subscribed and first-synced, from the start of the processes (s)" "≤ 300 s" synced
+  line "… mailboxes" "" synced_n
+  line "… Graph requests on the way" "" requests
+  line "… of them answered 429" "" 429
+  line "… load average (1, 5, 15 min) at that moment" "" load_synced
+  line "upkeep round when nothing is due: database time (ms, PostgreSQL active_time)" "≤ 1000 ms" upkeep_db_ms
+  line "… wall time (asynq enqueued → completed)" "" upkeep_wall
+  line "… idle database time per second before it (ms/s, subtracted)" "" upkeep_noise
+  line "burst of one mail per mailbox: last mail injected → last activity stored (s)" "≤ 60 s" burst
+  line "… details" "" burst_detail
+  line "… load average at its end" "" load_burst
+  line "RSS (VmHWM) of each connector process" "≤ 200 MB each" rss
+  line "Redis used_memory, growth (bytes)" "" redis
+  line "Redis keys at the end (those without expiry are asynq's fixed bookkeeping)" "no per-mailbox key without expiry" redis_keys
+  line "database size (pg_database_size, bytes)" "" db
+  echo
+  echo "Cost per mailbox (each figure ÷ N):"
+  echo
+  row="| per mailbox |"; for n in $scale_ns; do row="$row N = $n |"; done; echo "$row"
+  row="|---|"; for n in $scale_ns; do row="$row---|"; done; echo "$row"
+  per() { # LABEL KEY SCALE FORMAT
+    local r="| $1 |" n v
+    for n in $scale_ns; do
+      v=$(get "scale_${n}_$2")
+      r="$r $(awk -v v="${v:-0}" -v n="$n" -v s="$3" -v f="$4" 'BEGIN {printf f, v * s / n}') |"
+    done
+    echo "$r"
+  }
+  per "Graph requests until subscribed and synced" requests 1 "%.2f"
+  per "first-sync time (ms of the whole)" synced 1000 "%.1f"
+  per "database bytes" db 1 "%.0f"
+  per "Redis bytes" redis 1 "%.0f"
+  per "idle upkeep database time (µs)" upkeep_db_ms 1000 "%.1f"
+  per "RSS of the larger process (KB)" rss_kb 1 "%.2f"
+  echo
+  echo "Raw output: \`var/bench/scale-N/\` (loadgen JSON, Redis key patterns with their TTLs in redis-patterns.txt, logs)."
+  echo "<!-- /make bench scale -->"
+}
+
+# write_section MARKER FILE: replaces the marked section of docs/PERFORMANCE.md (or appends it).
+write_section() {
+  local doc=docs/PERFORMANCE.md
+  if grep -q "^<!-- $1 -->" "$doc"; then
+    awk -v f="$2" -v m="$1" '
+      $0 == "<!-- " m " -->" {while ((getline l < f) > 0) print l; skip=1; next}
+      $0 == "<!-- /" m " -->" {skip=0; next}
+      !skip {print}' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+  else
+    { echo; cat "$2"; } >> "$doc"
+  fi
+  say "wrote the $1 section of $doc"
+}
+if [[ " $phases " == *" scale "* ]]; then
+  ssec=$(mktemp)
+  scale_section > "$ssec"
+  say ""
+  cat "$ssec" >&2
+  [ "$write_doc" = 1 ] && write_section "make bench scale" "$ssec"
+  rm -f "$ssec"
+fi
+[[ " $phases " == *" intake "* || " $phases " == *" pipeline "* || " $phases " == *" backfill "* ]] || exit 0
 section=$(mktemp)
 {
   echo "<!-- make bench -->"
@@ -386,16 +599,5 @@ section=$(mktemp)
 } > "$section"
 say ""
 cat "$section" >&2
-if [ "$write_doc" = 1 ]; then
-  doc=docs/PERFORMANCE.md
-  if grep -q '^<!-- make bench -->' "$doc"; then
-    awk -v f="$section" '
-      /^<!-- make bench -->/ {while ((getline l < f) > 0) print l; skip=1; next}
-      /^<!-- \/make bench -->/ {skip=0; next}
-      !skip {print}' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
-  else
-    { echo; cat "$section"; } >> "$doc"
-  fi
-  say "wrote the \"Load suite (make bench)\" section of $doc"
-fi
+[ "$write_doc" = 1 ] && write_section "make bench" "$section"
 rm -f "$section"

@@ -22,7 +22,7 @@ root=$(repo_root)
 cd "$root"
 . deploy/local/chaos/lib.sh
 
-SCENARIOS=${CHAOS_SCENARIOS:-"1 2 3 4 5 6 7"}
+SCENARIOS=${CHAOS_SCENARIOS:-"1 2 3 4 5 6 7 8 9 10 11 12"}
 RUN=$(date -u +%H%M%S)
 T0=$SECONDS
 

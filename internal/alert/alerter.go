@@ -164,3 +164,27 @@ func (a *Alerter) audience(ctx context.Context) (lang string, to []string, err e
 	}
 	return Language(l), to, nil
 }
+
+// OpenKeys returns the keys of the open alerts of a kind, so that a check
+// over thousands of subjects clears only those with an alert (jobs'
+// health check) instead of asking the store once per subject. It needs a
+// store that lists open alerts (internal/store does); ok is false otherwise.
+func (a *Alerter) OpenKeys(ctx context.Context, kind string) (keys map[string]bool, ok bool, err error) {
+	l, ok := a.store.(interface {
+		OpenAlerts(ctx context.Context) ([]store.Alert, error)
+	})
+	if !ok {
+		return nil, false, nil
+	}
+	open, err := l.OpenAlerts(ctx)
+	if err != nil {
+		return nil, true, fmt.Errorf("alert: open keys: %w", err)
+	}
+	keys = map[string]bool{}
+	for _, al := range open {
+		if al.Kind == kind {
+			keys[al.SubjectKey] = true
+		}
+	}
+	return keys, true, nil
+}

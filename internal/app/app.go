@@ -155,7 +155,8 @@ func Serve(ctx context.Context, o Options) error {
 		}
 		h := jobs.NewHandlers(jobs.Deps{Store: st, Graph: gc, Enqueuer: tasks, Keys: keys, PublicURL: cfg.PublicURL, Log: o.Log,
 			Documents: docs, Files: gc, Locks: semaphore.New(rdb, "connector:documents:thread:", 1, 2*time.Minute),
-			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m})
+			Alerts: alerter, Secrets: gc, Dead: deadTasks{insp}, Metrics: m,
+			UpkeepLock: semaphore.New(rdb, "connector:upkeep:", 1, 2*time.Minute)})
 		// Webhooks to the CRM (internal/crmhook): delivery tasks in the
 		// default queue, the dispatcher ticking in the critical one.
 		hooks := crmhook.New(crmhook.Config{Store: st, Keys: master, Queue: tasks, Log: o.Log, Metrics: m, TaskQueue: queue.QueueDefault})

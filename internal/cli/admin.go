@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dedesales/exchange-connector/internal/crmfile"
 	"github.com/dedesales/exchange-connector/internal/queue"
@@ -156,10 +157,13 @@ func (a *app) mailboxSwitch(verb string, disabled bool) *cobra.Command {
 }
 
 func (a *app) mailboxResyncCommand() *cobra.Command {
-	var fresh bool
+	var (
+		fresh, wait bool
+		timeout     time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "resync MAILBOX|EMPLOYEE-EMAIL|EMPLOYEE-ID",
-		Short: "Queue a delta sync of a mailbox (--fresh: start over, reaching back backfill_days)",
+		Short: "Queue a delta sync of a mailbox (--fresh: start over, reaching back backfill_days; --wait: follow it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := a.store(cmd.Context())
@@ -180,6 +184,10 @@ func (a *app) mailboxResyncCommand() *cobra.Command {
 						return err
 					}
 				}
+				// The next sync is a first sync again, with a record of its own.
+				if err := st.ForgetFirstSync(cmd.Context(), mb.EmployeeID); err != nil {
+					return err
+				}
 			}
 			opt, err := asynq.ParseRedisURI(a.cfg.RedisURL)
 			if err != nil {
@@ -197,15 +205,25 @@ func (a *app) mailboxResyncCommand() *cobra.Command {
 				// Syncs of a mailbox within a minute share a task ID: the one
 				// queued will run, as after any other enqueue of it.
 				fmt.Fprintf(a.stdout, "sync of %s already queued\n", termSafe(mb.Address))
-				return nil
 			case err != nil:
 				return fmt.Errorf("queueing the sync: %w", err)
+			default:
+				fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
 			}
-			fmt.Fprintf(a.stdout, "sync of %s queued\n", termSafe(mb.Address))
-			return nil
+			if !wait {
+				return nil
+			}
+			var deadline time.Time
+			if timeout > 0 {
+				deadline = time.Now().Add(timeout)
+			}
+			w := &resyncWaiter{st: st, mb: mb, out: a.stdout, tty: isTerminal(a.stdout), now: time.Now, syncedAt: mb.LastSyncAt}
+			return w.wait(cmd.Context(), deadline)
 		},
 	}
 	cmd.Flags().BoolVar(&fresh, "fresh", false, "forget the delta links and sync from backfill_days ago")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the sync has completed, showing a first sync's progress (a bar on a terminal)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "with --wait: give up after this long (0: wait until interrupted)")
 	return cmd
 }
 

@@ -73,6 +73,9 @@ func writeReport(ctx context.Context, out io.Writer, st *store.Store, top int, n
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := writeFirstSyncs(ctx, out, st, now); err != nil {
+		return err
+	}
 	activities, links, err := st.ActivityCount(ctx)
 	if err != nil {
 		return err

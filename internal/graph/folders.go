@@ -57,6 +57,7 @@ func (c *Client) FolderTree(ctx context.Context, mailbox string) ([]model.MailFo
 			tree = append(tree, model.MailFolder{
 				ID: id, ParentID: parent.ID, DisplayName: deref(f.GetDisplayName()),
 				WellKnownName: known[id], Hidden: deref(f.GetIsHidden()),
+				ItemCount: int64(deref(f.GetTotalItemCount())),
 			})
 			return true
 		})

@@ -29,6 +29,7 @@ func (s *Server) controlRoutes() {
 	m.HandleFunc("POST /_sim/clock", s.ctlClock)
 	m.HandleFunc("POST /_sim/delta/expire", s.ctlExpireDelta)
 	m.HandleFunc("GET /_sim/state", s.ctlState)
+	m.HandleFunc("GET /_sim/stats", s.ctlStats)
 }
 
 // ctlError answers a control-API error as {"error": "…"}.
@@ -92,6 +93,10 @@ func (s *Server) CreateMessage(in MessageInput) (CreatedMessage, error) {
 	var notes []note
 	if err == nil && (in.Notify == nil || *in.Notify) {
 		notes = s.changeNotes(m, "created")
+		// Graph's Sent Items copy: notified, but not readable for a while.
+		if wait := s.faults.Load().hideFor(u, f); wait > 0 {
+			s.hide(m, wait)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -485,6 +490,10 @@ func (s *Server) ctlSetFaults(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
 		return
 	}
+	if err := f.Delivery.validate(); err != nil {
+		ctlError(w, http.StatusBadRequest, fmt.Errorf("faults: %w", err))
+		return
+	}
 	if f.RetryAfter != "" {
 		if v, err := strconv.ParseFloat(f.RetryAfter, 64); err != nil || v < 0 {
 			if _, derr := http.ParseTime(f.RetryAfter); derr != nil {
@@ -655,4 +664,8 @@ func (s *Server) ctlExpireDelta(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ctlState(w http.ResponseWriter, r *http.Request) {
 	ctlJSON(w, http.StatusOK, s.State())
+}
+
+func (s *Server) ctlStats(w http.ResponseWriter, r *http.Request) {
+	ctlJSON(w, http.StatusOK, s.Stats())
 }

@@ -123,9 +123,13 @@
 //	                                  → 200 {"certificates":[{"keyId","displayName","thumbprint",…}]}
 //	POST   /_sim/clock               {"advance":"90m"|"7d"|"1d12h"} → 200 {"now"}
 //	POST   /_sim/delta/expire        {"mailbox"?} → every delta/skip token (of the mailbox) answers 410 SyncStateNotFound
+//	GET    /_sim/stats               the counters of /_sim/state (requests by status, notifications), user and
+//	                                  subscription counts, without the tenant (cheap with thousands of users)
 //	GET    /_sim/state               users (folders with paths and counts, message counts), subscriptions (expiry,
 //	                                  per-subscription counters), notifications {delivered, failed, dropped, retries,
-//	                                  duplicates, lifecycleDelivered, lifecycleFailed}, requests {graph, byStatus},
+//	                                  duplicates, lifecycleDelivered, lifecycleFailed, delayed, notFoundAfterCreated,
+//	                                  inFlight},
+//	                                  requests {graph, byStatus},
 //	                                  secrets, faults
 //
 // Message fields the simulator fills when absent: id, internetMessageId,
@@ -161,7 +165,30 @@
 //	duplicateNotifications  send every notification POST N times
 //	reorderNotifications    collect for reorderWindowMs (default 200) and send one POST each, newest first
 //	dropNotifications       drop the next N notifications (-1 = all)
-//	missedAfterDrop         send a "missed" lifecycle event after dropping
+//	missedAfterDrop         send a "missed" lifecycle event after dropping (and after retryWindow ran out)
+//
+// Delivery as Graph does it (delivery.go; all off by default). Durations are
+// Graph's ("90s", "4h", "1d"); a span "lo-hi" draws at random per
+// notification or message; timeScale compresses them all for tests:
+//
+//	timeScale               multiply every delivery duration (0.001: 4 h take 14.4 s; 0 = 1)
+//	notifyLatency           hold each change notification "45s" or "20s-3m" (random spans reorder them)
+//	duplicateRate           0–1: chance that a notification is delivered once more, in its own POST,
+//	duplicateDelay            this much later (default "0s-30s")
+//	notFoundAfterCreated    a new message answers 404 ErrorItemNotFound (and is absent from delta) this
+//	notFoundFolders           long after its "created" notification (simulated clock), in these folders only (e.g. ["sentitems"])
+//	retryWindow             failed POSTs retried on Graph's schedule: after retryFirst (default "10m"),
+//	retryFirst                doubling, the last at the window's end ("4h"), then dropped (failed)
+//
+// Graph's documented behaviour behind them: notifications arrive in under a
+// minute on average and at most about 3 minutes late; duplicates are
+// common; the Sent Items copy of a sent mail may not be readable at once;
+// failed deliveries are retried "at exponential backoff intervals" for up
+// to 4 hours (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks,
+// "HTTP codes and retry logic"). GET /_sim/state counts delayed
+// notifications and late messages (delayed, notFoundAfterCreated) and the
+// deliveries still to come (inFlight: held, late duplicates, retries), so
+// that a test can wait until the simulator has nothing more to send.
 //
 // 429s carry {"error":{"code":"ApplicationThrottled","message":"Application
 // is over its MailboxConcurrency limit.",…}} and Retry-After.
@@ -205,6 +232,11 @@
 //	    every: 2s                  #   this far apart
 //	    folder: inbox
 //	    message: {subject: Neue Anfrage, from: {emailAddress: {address: kunde@example.com}}}
+//	generate:                      # many alike users without listing them (the scale bench)
+//	  users: 10000                 # user00001@scale.example … user10000@scale.example
+//	  mail: "user{n}@scale.example"  # {n}: the number, zero-padded to ≥ 5 digits (default shown)
+//	  displayName: "Scale User {n}"  # (default shown)
+//	  messages: [...]              # as a user's messages, given to every generated user
 //
 // testdata/small.yaml is a complete example.
 package graphsim

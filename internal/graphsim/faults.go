@@ -49,6 +49,10 @@ type Faults struct {
 	// MissedAfterDrop sends a "missed" lifecycle event to the subscription's
 	// lifecycleNotificationUrl for every batch with dropped notifications.
 	MissedAfterDrop bool `json:"missedAfterDrop"`
+	// Delivery holds the knobs of Graph's delivery behaviour (latency,
+	// duplicates, 404 after created, the 4-hour retry schedule); see
+	// delivery.go. Its fields appear at the top level of the JSON.
+	Delivery
 }
 
 func (f *Faults) concurrencyLimit() int {
@@ -153,6 +157,7 @@ func (s *Server) graph(h http.HandlerFunc) http.Handler {
 			return
 		}
 		applyPrefer(w, r)
+		s.revealDue()
 		f := s.faults.Load()
 		mailbox := ""
 		if ref := r.PathValue("uid"); ref != "" {

@@ -50,6 +50,9 @@ type note struct {
 	lifecycleURL string // for "missed" after drops
 	item         any
 	missed       lifecycleNotification // the missed event to send after a drop
+	// held: the delivery knobs were applied already (latency served, or a
+	// duplicate copy), so enqueue queues it at once.
+	held bool
 }
 
 // NotifyStats count deliveries. Items are counted once per POST that
@@ -62,15 +65,24 @@ type NotifyStats struct {
 	Duplicates         int64 `json:"duplicates"`
 	LifecycleDelivered int64 `json:"lifecycleDelivered"`
 	LifecycleFailed    int64 `json:"lifecycleFailed"`
+	// Delayed counts notifications held back by notifyLatency.
+	Delayed int64 `json:"delayed"`
+	// NotFoundAfterCreated counts messages that answered 404 for a while
+	// after their "created" notification (notFoundAfterCreated).
+	NotFoundAfterCreated int64 `json:"notFoundAfterCreated"`
+	// InFlight is the deliveries still to come: notifications held by
+	// latency or as late duplicates, and failed POSTs awaiting a retry
+	// (in the simulator's total only; 0 per subscription).
+	InFlight int64 `json:"inFlight"`
 }
 
 type counters struct {
-	delivered, failed, dropped, retries, duplicates, lcDelivered, lcFailed atomic.Int64
+	delivered, failed, dropped, retries, duplicates, lcDelivered, lcFailed, delayed, hidden, inFlight atomic.Int64
 }
 
 func (c *counters) snapshot() NotifyStats {
 	return NotifyStats{c.delivered.Load(), c.failed.Load(), c.dropped.Load(), c.retries.Load(),
-		c.duplicates.Load(), c.lcDelivered.Load(), c.lcFailed.Load()}
+		c.duplicates.Load(), c.lcDelivered.Load(), c.lcFailed.Load(), c.delayed.Load(), c.hidden.Load(), c.inFlight.Load()}
 }
 
 // notifier delivers notifications: one queue per subscription and URL;
@@ -86,6 +98,7 @@ type notifier struct {
 	queues map[string]*queue
 	perSub map[string]*counters
 	total  counters
+	hidden hidden // notified messages not readable yet
 }
 
 type queue struct {
@@ -116,8 +129,58 @@ func (n *notifier) counters(subID string) *counters {
 	return c
 }
 
-// enqueue schedules notes for delivery.
+// enqueue schedules notes for delivery, applying the delivery knobs
+// (latency, duplicates) to change notifications.
 func (n *notifier) enqueue(notes ...note) {
+	d := &n.s.faults.Load().Delivery
+	now := notes[:0:0]
+	for _, nt := range notes {
+		if nt.lifecycle || nt.held {
+			now = append(now, nt)
+			continue
+		}
+		nt.held = true
+		lat := d.latency()
+		if lag, ok := d.duplicate(); ok {
+			n.total.duplicates.Add(1)
+			n.counters(nt.subID).duplicates.Add(1)
+			n.later(lat+lag, nt)
+		}
+		if lat <= 0 {
+			now = append(now, nt)
+			continue
+		}
+		n.total.delayed.Add(1)
+		n.counters(nt.subID).delayed.Add(1)
+		n.later(lat, nt)
+	}
+	n.enqueueNow(now...)
+}
+
+// later enqueues nt after wait (abandoned when the simulator closes).
+func (n *notifier) later(wait time.Duration, nt note) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ctx.Err() != nil {
+		return
+	}
+	n.wg.Add(1)
+	n.total.inFlight.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer n.total.inFlight.Add(-1)
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			n.enqueueNow(nt)
+		case <-n.ctx.Done():
+		}
+	}()
+}
+
+// enqueueNow queues notes for their next POST.
+func (n *notifier) enqueueNow(notes ...note) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ctx.Err() != nil {
@@ -178,7 +241,7 @@ func (n *notifier) run(key string, q *queue) {
 			kept = append(kept, it)
 		}
 		if missed != nil && f.MissedAfterDrop {
-			n.enqueue(*missed)
+			n.enqueueNow(*missed)
 		}
 		if len(kept) == 0 {
 			continue
@@ -230,7 +293,8 @@ func (n *notifier) send(q *queue, items []note) {
 		}
 		if err := n.post(q.url, body); err != nil {
 			n.wg.Add(1)
-			go n.retry(q.url, q.subID, body, len(items), lifecycle, err)
+			n.total.inFlight.Add(1)
+			go n.retry(q.url, q.subID, body, items, err)
 			continue
 		}
 		n.delivered(q.subID, len(items), lifecycle)
@@ -248,22 +312,27 @@ func (n *notifier) delivered(subID string, k int, lifecycle bool) {
 	c.delivered.Add(int64(k))
 }
 
-// retry redelivers a failed POST with exponential backoff.
-func (n *notifier) retry(url, subID string, body []byte, k int, lifecycle bool, err error) {
+// retry redelivers a failed POST of items on the retry schedule: the
+// simulator's RetryPolicy, or Graph's (retryWindow: exponential back-off
+// for up to 4 hours). When it runs out the items are counted as failed and,
+// with missedAfterDrop, a "missed" lifecycle event follows (Graph's event
+// for notifications that were not delivered; whether Graph sends it after
+// its retries run out is not documented, hence opt-in).
+func (n *notifier) retry(url, subID string, body []byte, items []note, err error) {
 	defer n.wg.Done()
-	p := n.s.opts.NotifyRetry
-	backoff := p.InitialBackoff
+	defer n.total.inFlight.Add(-1)
+	f := n.s.faults.Load()
+	k, lifecycle := len(items), items[0].lifecycle
 	c := n.counters(subID)
-	for attempt := 2; attempt <= p.MaxAttempts; attempt++ {
-		n.s.log.Warn("notification delivery failed; retrying", "url", url, "attempt", attempt-1, "backoff", backoff, "error", err)
-		t := time.NewTimer(backoff)
+	for i, wait := range f.retrySchedule(n.s.opts.NotifyRetry) {
+		n.s.log.Warn("notification delivery failed; retrying", "url", url, "attempt", i+1, "backoff", wait, "error", err)
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-n.ctx.Done():
 			t.Stop()
 			return
 		}
-		backoff = min(2*backoff, p.MaxBackoff)
 		n.total.retries.Add(1)
 		c.retries.Add(1)
 		if err = n.post(url, body); err == nil {
@@ -279,6 +348,9 @@ func (n *notifier) retry(url, subID string, body []byte, k int, lifecycle bool, 
 	}
 	n.total.failed.Add(int64(k))
 	c.failed.Add(int64(k))
+	if it := items[0]; it.lifecycleURL != "" && n.s.faults.Load().MissedAfterDrop {
+		n.enqueueNow(note{subID: it.subID, url: it.lifecycleURL, lifecycle: true, item: it.missed})
+	}
 }
 
 // post makes one delivery attempt; non-2xx and timeouts are errors.

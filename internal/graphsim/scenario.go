@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +21,52 @@ type Scenario struct {
 	Secrets []SecretInput  `yaml:"secrets"`
 	Faults  map[string]any `yaml:"faults"`
 	Live    []ScenarioLive `yaml:"live"`
+	// Generate adds a tenant of many alike users without listing them
+	// (the scale bench: 10,000 mailboxes are not a 10,000-entry file).
+	Generate *ScenarioGenerate `yaml:"generate"`
+}
+
+// ScenarioGenerate describes Users generated users: in Mail and DisplayName
+// "{n}" is the user's number (1…Users, zero-padded to at least 5 digits);
+// every user gets the Messages (their Repeat and Spacing apply per user).
+type ScenarioGenerate struct {
+	Users       int               `yaml:"users"`
+	Mail        string            `yaml:"mail"`        // default "user{n}@scale.example"
+	DisplayName string            `yaml:"displayName"` // default "Scale User {n}"
+	Messages    []ScenarioMessage `yaml:"messages"`
+}
+
+// MaxGeneratedUsers bounds generate.users (a typo must not eat the memory).
+const MaxGeneratedUsers = 1_000_000
+
+// GeneratedName returns template with "{n}" replaced by n, zero-padded to
+// the width of total (at least 5 digits): what generate names user n.
+func GeneratedName(template string, n, total int) string {
+	width := max(5, len(strconv.Itoa(total)))
+	return strings.ReplaceAll(template, "{n}", fmt.Sprintf("%0*d", width, n))
+}
+
+// users expands the generator into scenario users.
+func (g *ScenarioGenerate) users() ([]ScenarioUser, error) {
+	if g.Users < 0 || g.Users > MaxGeneratedUsers {
+		return nil, fmt.Errorf("generate: users %d: between 0 and %d", g.Users, MaxGeneratedUsers)
+	}
+	mail, name := g.Mail, g.DisplayName
+	if mail == "" {
+		mail = "user{n}@scale.example"
+	}
+	if name == "" {
+		name = "Scale User {n}"
+	}
+	if !strings.Contains(mail, "{n}") {
+		return nil, fmt.Errorf("generate: mail %q must contain {n}", mail)
+	}
+	out := make([]ScenarioUser, g.Users)
+	for i := range out {
+		out[i] = ScenarioUser{UserInput: UserInput{Mail: GeneratedName(mail, i+1, g.Users),
+			DisplayName: GeneratedName(name, i+1, g.Users)}, Messages: g.Messages}
+	}
+	return out, nil
 }
 
 // ScenarioUser is a mailbox with its folders and messages.
@@ -91,6 +139,9 @@ func (s *Server) ApplyScenario(sc *Scenario) error {
 		if err := dec.Decode(&f); err != nil {
 			return fmt.Errorf("scenario faults: %w", err)
 		}
+		if err := f.Delivery.validate(); err != nil {
+			return fmt.Errorf("scenario faults: %w", err)
+		}
 	}
 	if len(sc.AccessPolicy.AllowedMailboxes) > 0 {
 		f.AllowedMailboxes = sc.AccessPolicy.AllowedMailboxes
@@ -102,7 +153,15 @@ func (s *Server) ApplyScenario(sc *Scenario) error {
 		}
 	}
 	noNotify := false
-	for _, su := range sc.Users {
+	users := sc.Users
+	if sc.Generate != nil {
+		gen, err := sc.Generate.users()
+		if err != nil {
+			return fmt.Errorf("scenario: %w", err)
+		}
+		users = append(slices.Clip(users), gen...)
+	}
+	for _, su := range users {
 		id, err := s.AddUser(su.UserInput)
 		if err != nil {
 			return fmt.Errorf("scenario: %w", err)

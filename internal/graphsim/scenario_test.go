@@ -65,3 +65,53 @@ func TestScenarioRejectsUnknownKeys(t *testing.T) {
 		t.Error("unknown key accepted")
 	}
 }
+
+func TestScenarioGenerate(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+users:
+  - mail: anna.berger@dedenet.de
+generate:
+  users: 3
+  mail: "mb{n}@scale.example"
+  messages:
+    - folder: inbox
+      received: -1h
+      message: {subject: Hallo, from: {emailAddress: {address: kunde@example.com}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSim(t, nil, nil)
+	if err := s.ApplyScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	st := s.State()
+	got := map[string]int{}
+	for _, u := range st.Users {
+		got[u.Mail] = u.MessageCount
+	}
+	want := map[string]int{"anna.berger@dedenet.de": 0, "mb00001@scale.example": 1, "mb00002@scale.example": 1, "mb00003@scale.example": 1}
+	if len(got) != len(want) {
+		t.Fatalf("users = %v, want %v", got, want)
+	}
+	for mail, n := range want {
+		if c, ok := got[mail]; !ok || c != n {
+			t.Errorf("user %s: %d messages (present %v), want %d", mail, c, ok, n)
+		}
+	}
+	if c := s.Stats(); c.Users != 4 {
+		t.Errorf("stats: %d users, want 4", c.Users)
+	}
+	if n := GeneratedName("u{n}@x", 7, 123456); n != "u000007@x" {
+		t.Errorf("GeneratedName = %q", n)
+	}
+	for _, bad := range []string{"generate: {users: 2, mail: fixed@x}", "generate: {users: -1}"} {
+		sc, err := ParseScenario([]byte(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := startSim(t, nil, nil).ApplyScenario(sc); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

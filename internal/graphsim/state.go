@@ -102,3 +102,27 @@ func (s *Server) State() State {
 	st.Subscriptions = subs
 	return st
 }
+
+// Stats is the answer of GET /_sim/stats: State's counters without the
+// tenant (which is tens of megabytes with thousands of users).
+type Stats struct {
+	Now           time.Time    `json:"now"`
+	Users         int          `json:"users"`
+	Subscriptions int          `json:"subscriptions"`
+	Notifications NotifyStats  `json:"notifications"`
+	Requests      RequestStats `json:"requests"`
+}
+
+// Stats snapshots the simulator's counters.
+func (s *Server) Stats() Stats {
+	st := Stats{Now: s.now(), Notifications: s.NotifyStats()}
+	st.Requests.Graph = s.stats.graphRequests.Load()
+	st.Requests.ByStatus = map[string]int64{}
+	for code, n := range s.stats.statusCounts() {
+		st.Requests.ByStatus[strconv.Itoa(code)] = n
+	}
+	s.mu.RLock()
+	st.Users, st.Subscriptions = len(s.tenant.users), len(s.tenant.subs)
+	s.mu.RUnlock()
+	return st
+}

@@ -39,6 +39,9 @@ const usage = `loadgen drives the Graph simulator and the connector and measures
 Usage:
   loadgen run [flags]        inject mails into the simulator, wait for the activities, report
   loadgen backfill [flags]   measure a fresh connector's initial sync (mailboxes synced, activities)
+  loadgen crm --employees N  print the demo CRM with N generated employees (mailboxes as graphsim's generate)
+  loadgen synced --expect N  wait until N mailboxes are subscribed and first-synced; Graph requests and 429s
+  loadgen upkeep             run one subscription upkeep and one health check, report their wall times
   loadgen bare --listen ADDR serve the intake baseline: POST /graph/notifications → 202, nothing else
   loadgen bare --listen ADDR --enqueue REDIS_URL
                              serve the intake floor: the baseline plus one pipelined asynq enqueue per request
@@ -69,6 +72,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdBackfill(ctx, args[1:], stdout, stderr)
 	case "bare":
 		err = cmdBare(ctx, args[1:], stderr)
+	case "crm":
+		err = cmdCRM(args[1:], stdout, stderr)
+	case "synced":
+		err = cmdSynced(ctx, args[1:], stdout, stderr)
+	case "upkeep":
+		err = cmdUpkeep(ctx, args[1:], stdout, stderr)
 	case "clientstate":
 		err = cmdClientState(args[1:], stdout, stderr)
 	case "serve":
@@ -129,6 +138,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfgFile := fs.String("config", "", "connector configuration file (default: as the connector; env overrides)")
 	nMailboxes := fs.Int("mailboxes", 2, "number of mailboxes to spread the mail over (taken from --mailbox-list)")
 	mbList := fs.String("mailbox-list", strings.Join(DemoMailboxes, ","), "the connector's enabled mailboxes, comma-separated")
+	allMailboxes := fs.Bool("all-mailboxes", false, "spread the mail over every syncable mailbox of the connector's database (instead of --mailboxes/--mailbox-list)")
 	senders := fs.String("senders", strings.Join(DemoSenders, ","), "CRM contact addresses the mail comes from, comma-separated")
 	count := fs.Int("count", 1000, "mails to inject")
 	rate := fs.Float64("rate", 0, "mails per second (0: as fast as possible)")
@@ -151,7 +161,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("--sim and --sim-ca are required")
 	}
 	mbs := splitList(*mbList)
-	if *nMailboxes < 1 || *nMailboxes > len(mbs) {
+	if !*allMailboxes && (*nMailboxes < 1 || *nMailboxes > len(mbs)) {
 		return fmt.Errorf("--mailboxes %d: between 1 and %d (the --mailbox-list)", *nMailboxes, len(mbs))
 	}
 	fl, err := ParseFolders(*folders)
@@ -172,6 +182,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	defer insp.Close()
+	if *allMailboxes {
+		all, err := st.Mailboxes(ctx)
+		if err != nil {
+			return err
+		}
+		mbs = mbs[:0]
+		for _, mb := range all {
+			if mb.Syncable() {
+				mbs = append(mbs, mb.Address)
+			}
+		}
+		if len(mbs) == 0 {
+			return errors.New("--all-mailboxes: the connector has no syncable mailbox")
+		}
+		*nMailboxes = len(mbs)
+	}
 	res, runErr := Run(ctx, Options{Mailboxes: mbs[:*nMailboxes], Senders: splitList(*senders), Count: *count, Rate: *rate,
 		Injectors: *injectors, Folders: fl, AttachEvery: *attachEvery, AttachSize: *attachSize, Duplicates: *dups,
 		Timeout: *timeout, PID: *pid, Sample: *sample, Tag: *tag}, sim, st, insp)
@@ -237,6 +263,88 @@ func cmdBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	return werr
+}
+
+func cmdCRM(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("crm", "crm --employees N [--base FILE] [--mail TEMPLATE]", stderr)
+	n := fs.Int("employees", 1000, "employees to generate, each with an enabled mailbox")
+	base := fs.String("base", "configs/demo/crm.json", "CRM import whose customers, contacts and settings are kept")
+	mail := fs.String("mail", "user{n}@scale.example", "mailbox template, as graphsim's generate.mail")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(*base)
+	if err != nil {
+		return err
+	}
+	out, err := GenerateCRM(b, *n, *mail)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(append(out, '\n'))
+	return err
+}
+
+func cmdSynced(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("synced", "synced --sim URL --sim-ca FILE --expect N [--since-ms T] [flags]", stderr)
+	simURL := fs.String("sim", "", "simulator base URL (https://127.0.0.1:PORT)")
+	simCA := fs.String("sim-ca", "", "the simulator's CA file (graphsim --ca-out)")
+	cfgFile := fs.String("config", "", "connector configuration file (default: as the connector; env overrides)")
+	expect := fs.Int("expect", 1, "mailboxes that must be subscribed and synced")
+	sinceMS := fs.Int64("since-ms", 0, "start of the measurement, Unix milliseconds (default: now)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file (- for stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	since := time.Now()
+	if *sinceMS > 0 {
+		since = time.UnixMilli(*sinceMS)
+	}
+	sim, err := NewSim(*simURL, *simCA)
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	st, _, err := openConnector(ctx, *cfgFile, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, werr := WaitSynced(ctx, st, sim, since, *expect, *timeout)
+	fmt.Fprintf(stdout, "== subscribed + first-synced: %d of %d mailboxes after %.1f s; %d Graph requests, %d answered 429\n",
+		res.Mailboxes, *expect, res.SyncedSeconds, res.GraphRequests, res.Throttled)
+	if err := writeJSON(*jsonOut, stdout, res); err != nil {
+		return err
+	}
+	return werr
+}
+
+func cmdUpkeep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("upkeep", "upkeep [--timeout D] [--json FILE]", stderr)
+	cfgFile := fs.String("config", "", "connector configuration file (default: as the connector; env overrides)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file (- for stdout)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgFile, nil)
+	if err != nil {
+		return err
+	}
+	opt, err := asynq.ParseRedisURI(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis_url: %w", err)
+	}
+	client, insp := asynq.NewClient(opt), asynq.NewInspector(opt)
+	defer client.Close()
+	defer insp.Close()
+	res, err := RunUpkeep(ctx, client, insp, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "== upkeep round: subscription upkeep %.3f s, health check %.3f s (enqueued → completed)\n", res.EnsureSeconds, res.HealthSeconds)
+	return writeJSON(*jsonOut, stdout, res)
 }
 
 func cmdBare(ctx context.Context, args []string, stderr io.Writer) error {

@@ -142,7 +142,7 @@ func Run(ctx context.Context, o Options, sim *Sim, st *store.Store, insp *asynq.
 	if err != nil {
 		return nil, err
 	}
-	before, err := sim.State(ctx)
+	before, err := sim.Stats(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +344,7 @@ func Run(ctx context.Context, o Options, sim *Sim, st *store.Store, insp *asynq.
 		res.LatencyMS = [3]int64{pct(0.50), pct(0.95), pct(0.99)}
 		res.MaxLatencyMS = lat[len(lat)-1].Milliseconds()
 	}
-	if after, err := sim.State(qctx); err == nil {
+	if after, err := sim.Stats(qctx); err == nil {
 		res.Delivered = after.Notifications.Delivered - before.Notifications.Delivered
 		res.NotifyFailed = after.Notifications.Failed - before.Notifications.Failed
 		res.DeliveredRate = float64(res.Delivered) / injected.Seconds()

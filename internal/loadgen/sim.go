@@ -103,3 +103,12 @@ func (s *Sim) State(ctx context.Context) (*graphsim.State, error) {
 	}
 	return &st, nil
 }
+
+// Stats returns GET /_sim/stats (the counters, without the tenant).
+func (s *Sim) Stats(ctx context.Context) (*graphsim.Stats, error) {
+	var st graphsim.Stats
+	if err := s.do(ctx, http.MethodGet, "/_sim/stats", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}

@@ -39,6 +39,12 @@ const (
 	ReasonUnknownEvent    = "unknown_event"
 )
 
+// Outcomes of MessagesNotFound.
+const (
+	NotFoundRetrying    = "retrying"
+	NotFoundLeftToDelta = "left_to_delta"
+)
+
 // ReasonMovedAway is the Decisions reason of an imported mail found again in
 // a folder whose mail is not imported (moved to Deleted Items, Archive…):
 // it stays imported and the move goes into its history.
@@ -106,6 +112,9 @@ type Metrics struct {
 	// CRMWebhookDeliveries counts webhook delivery attempts to the CRM, by
 	// outcome (delivered, failed, refused, given_up, dropped; internal/crmhook).
 	CRMWebhookDeliveries *prometheus.CounterVec
+	// MessagesNotFound counts notified messages Graph answered 404 for, by
+	// outcome (NotFoundRetrying, NotFoundLeftToDelta).
+	MessagesNotFound *prometheus.CounterVec
 	// NotificationLatency observes the time from a change notification's
 	// arrival to the stored decision (and activity) of its message.
 	NotificationLatency prometheus.Histogram
@@ -191,6 +200,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Namespace: Namespace, Subsystem: "crm_webhook", Name: "deliveries_total",
 		Help: "Webhook delivery attempts to the CRM, by outcome (delivered, failed, refused, given_up, dropped).",
 	}, []string{"outcome"})
+	m.MessagesNotFound = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "messages", Name: "not_found_total",
+		Help: "Notified messages Graph answered 404 for, by outcome (retrying: tried again later, as a Sent Items copy appears late; left_to_delta: given up after about an hour, a delta sync of the mailbox requested).",
+	}, []string{"outcome"})
 	m.NotificationLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: Namespace, Subsystem: "notification", Name: "to_decision_seconds",
 		Help:    "Time from a change notification's arrival to the stored decision (with the activity, if imported) of its message.",
@@ -205,7 +218,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.WebhookReceived.WithLabelValues(kind)
 	}
 	reg.MustRegister(
-		m.NotificationLatency,
+		m.NotificationLatency, m.MessagesNotFound,
 		m.WebhookValidations, m.WebhookReceived, m.WebhookDropped,
 		m.TasksEnqueued, m.TasksDuplicate, m.EnqueueErrors,
 		m.HTTPDuration,

@@ -9,6 +9,10 @@ type MailFolder struct {
 	DisplayName   string `json:"displayName"`
 	WellKnownName string `json:"wellKnownName,omitempty"` // resolved by the client; empty for user folders
 	Hidden        bool   `json:"isHidden,omitempty"`
+	// ItemCount is Graph's totalItemCount: every item in the folder, of
+	// any age (not only the backfill window); the base of a first sync's
+	// estimate of what is left.
+	ItemCount int64 `json:"totalItemCount,omitempty"`
 }
 
 // Attachment kinds (Graph's @odata.type without the namespace).

@@ -33,6 +33,8 @@ type statusPage struct {
 	Webhooks   []webhookRow
 	Decisions  decisionList
 	Charts     *charts // nil: the store cannot chart
+	// FirstSyncs is the panel of running first syncs (progress_panel.go).
+	FirstSyncs progressPanel
 }
 
 // webhookLister lists the CRM's webhook endpoints; *store.Store is one.
@@ -80,6 +82,7 @@ func (h *Handler) status(c echo.Context) error {
 	ctx := c.Request().Context()
 	now := h.now()
 	data := statusPage{page: sessionPage(c, "Status")}
+	data.FirstSyncs = h.firstSyncPanel(ctx, now)
 	// The first page of the mailbox table; its links lead to /ops/mailboxes.
 	var err error
 	if data.Mailboxes, err = h.mailboxTable(ctx, mailboxParams{Sort: "address", Page: 1}, false); err != nil {

@@ -105,7 +105,9 @@ func (s *Store) RecordMessage(ctx context.Context, r MessageRecord) (RecordResul
 			// Counted per hour once, as the history records it once (not
 			// for a concurrent redelivery), and only a new verdict.
 			if added && (prev == nil || prev.Outcome != next.Outcome || prev.Reason != next.Reason) {
-				return s.countDecision(ctx, tx, r.EmployeeID, s.now(), next.Outcome, next.Reason, r.NotifiedAt)
+				if err := s.countDecision(ctx, tx, r.EmployeeID, s.now(), next.Outcome, next.Reason, r.NotifiedAt); err != nil {
+					return err
+				}
 			}
 		}
 		if prev == nil && r.Decision.Reason == match.ReasonExcludedFolder {

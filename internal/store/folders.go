@@ -23,6 +23,7 @@ type folderRow struct {
 	WellKnownName string    `db:"well_known_name"`
 	DisplayName   string    `db:"display_name"`
 	Hidden        bool      `db:"hidden"`
+	ItemCount     int64     `db:"item_count"`
 	DeltaLink     string    `db:"delta_link"`
 	UpdatedAt     time.Time `db:"updated_at"`
 }
@@ -31,7 +32,7 @@ type folderRow struct {
 func (s *Store) Folders(ctx context.Context, employeeID int64) ([]Folder, error) {
 	var rows []folderRow
 	err := s.db.SelectContext(ctx, &rows, s.q(`
-		SELECT folder_id, parent_id, well_known_name, display_name, hidden, delta_link, updated_at
+		SELECT folder_id, parent_id, well_known_name, display_name, hidden, item_count, delta_link, updated_at
 		FROM folders WHERE employee_id = ? ORDER BY folder_id`), employeeID)
 	if err != nil {
 		return nil, fmt.Errorf("store: folders of employee %d: %w", employeeID, err)
@@ -39,8 +40,9 @@ func (s *Store) Folders(ctx context.Context, employeeID int64) ([]Folder, error)
 	out := make([]Folder, len(rows))
 	for i, r := range rows {
 		out[i] = Folder{
-			MailFolder: model.MailFolder{ID: r.FolderID, ParentID: r.ParentID, WellKnownName: r.WellKnownName, DisplayName: r.DisplayName, Hidden: r.Hidden},
-			DeltaLink:  r.DeltaLink, UpdatedAt: r.UpdatedAt,
+			MailFolder: model.MailFolder{ID: r.FolderID, ParentID: r.ParentID, WellKnownName: r.WellKnownName, DisplayName: r.DisplayName, Hidden: r.Hidden,
+				ItemCount: r.ItemCount},
+			DeltaLink: r.DeltaLink, UpdatedAt: r.UpdatedAt,
 		}
 	}
 	return out, nil
@@ -62,12 +64,12 @@ func (s *Store) ReplaceFolders(ctx context.Context, employeeID int64, tree []mod
 		for _, f := range tree {
 			delete(gone, f.ID)
 			_, err := tx.ExecContext(ctx, s.q(`
-				INSERT INTO folders (employee_id, folder_id, parent_id, well_known_name, display_name, hidden, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)
+				INSERT INTO folders (employee_id, folder_id, parent_id, well_known_name, display_name, hidden, item_count, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (employee_id, folder_id) DO UPDATE SET parent_id = excluded.parent_id,
 					well_known_name = excluded.well_known_name, display_name = excluded.display_name,
-					hidden = excluded.hidden, updated_at = excluded.updated_at`),
-				employeeID, f.ID, f.ParentID, f.WellKnownName, f.DisplayName, f.Hidden, now)
+					hidden = excluded.hidden, item_count = excluded.item_count, updated_at = excluded.updated_at`),
+				employeeID, f.ID, f.ParentID, f.WellKnownName, f.DisplayName, f.Hidden, f.ItemCount, now)
 			if err != nil {
 				return fmt.Errorf("store: folder %s: %w", f.DisplayName, err)
 			}

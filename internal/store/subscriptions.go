@@ -117,17 +117,26 @@ func (s *Store) MailboxSynced(ctx context.Context, employeeID int64) error {
 
 // SyncProgress counts the syncable mailboxes that have an active
 // subscription and a completed sync (done) and those still without (pending).
+// Two queries whatever the number of mailboxes (`connector report
+// --wait-synced` and the scale bench poll it).
 func (s *Store) SyncProgress(ctx context.Context) (done, pending int, err error) {
 	mbs, err := s.Mailboxes(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
+	var active []int64
+	if err := s.db.SelectContext(ctx, &active, s.q(`SELECT employee_id FROM subscriptions WHERE status = ?`), SubscriptionActive); err != nil {
+		return 0, 0, fmt.Errorf("store: sync progress: %w", err)
+	}
+	subscribed := make(map[int64]bool, len(active))
+	for _, id := range active {
+		subscribed[id] = true
+	}
 	for _, mb := range mbs {
 		if !mb.Syncable() {
 			continue
 		}
-		sub, err := s.SubscriptionOf(ctx, mb.EmployeeID)
-		if err == nil && sub.Status == SubscriptionActive && mb.LastSyncAt != nil {
+		if subscribed[mb.EmployeeID] && mb.LastSyncAt != nil {
 			done++
 		} else {
 			pending++

@@ -206,19 +206,23 @@ env_down() {
 # inject N COUNT RATE: COUNT tagged mails at about RATE per second, round
 # robin over MAILBOXES and SENDERS. A mail counts as sent once the simulator
 # answered 201 (stored, notification queued); its internetMessageId goes to
-# $SD/acked. Bounded by COUNT and by curl's --max-time.
+# $SD/acked. Bounded by COUNT and by curl's --max-time. INJ_FOLDER=sentitems
+# injects the mailbox's sent mails to those contacts instead (outbound).
 inject() {
-  local n=$1 count=$2 rate=$3 first=$NEXT i mb sender name addr imid subj body code gap
+  local n=$1 count=$2 rate=$3 first=$NEXT i mb sender name addr imid subj body code gap folder=${INJ_FOLDER:-inbox}
+  local from_name from_addr to_addr
   NEXT=$((NEXT + count))
   gap=$(awk -v r="$rate" 'BEGIN { printf "%.3f", 1 / r }')
   for ((i = first; i < first + count; i++)); do
     mb=${MAILBOXES[$((i % ${#MAILBOXES[@]}))]}
     sender=${SENDERS[$((i % ${#SENDERS[@]}))]}
     name=${sender%%|*} addr=${sender##*|}
+    from_name=$name from_addr=$addr to_addr=$mb
+    if [ "$folder" = sentitems ]; then from_name=${mb%%@*} from_addr=$mb to_addr=$addr; fi
     imid="<chaos-$RUN-s$n-$i@chaos.test>"
     subj="[chaos $RUN s$n $i] Anfrage Wartungsvertrag"
-    body=$(printf '{"mailbox":"%s","folder":"inbox","message":{"subject":"%s","internetMessageId":"%s","from":{"emailAddress":{"name":"%s","address":"%s"}},"toRecipients":[{"emailAddress":{"address":"%s"}}],"body":{"contentType":"text","content":"Guten Tag, bitte um Rückruf. Mail %s"}}}' \
-      "$mb" "$subj" "$imid" "$name" "$addr" "$mb" "$i")
+    body=$(printf '{"mailbox":"%s","folder":"%s","message":{"subject":"%s","internetMessageId":"%s","from":{"emailAddress":{"name":"%s","address":"%s"}},"toRecipients":[{"emailAddress":{"address":"%s"}}],"body":{"contentType":"text","content":"Guten Tag, bitte um Rückruf. Mail %s"}}}' \
+      "$mb" "$folder" "$subj" "$imid" "$from_name" "$from_addr" "$to_addr" "$i")
     code=$(curl -sS --max-time 10 --cacert "$SD/graphsim-ca.pem" -o /dev/null -w '%{http_code}' -X POST \
       -H 'Content-Type: application/json' --data "$body" "https://127.0.0.1:$SIM_PORT/_sim/messages" 2>>"$SD/inject.err" || true)
     if [ "$code" = 201 ]; then echo "$imid" >>"$SD/acked"; else echo "$imid $code" >>"$SD/inject.err"; fi
@@ -272,6 +276,18 @@ wait_complete() {
   done
   return 1
 }
+# wait_sim_quiet LIMIT: until the simulator has no delivery still to come
+# (notifications held by latency, late duplicates, failed POSTs awaiting a
+# retry: .notifications.inFlight), so that the queues are judged only after
+# the last webhook could arrive.
+wait_sim_quiet() {
+  local deadline=$((SECONDS + $1))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    [ "$(sim GET /_sim/state | jq '.notifications.inFlight // 0')" = 0 ] && return 0
+    sleep 1
+  done
+  return 1
+}
 # wait_drained LIMIT: until no task is pending, active, scheduled, in retry or archived.
 wait_drained() {
   local deadline=$((SECONDS + $1))
@@ -288,6 +304,7 @@ finish() {
   local n=$1 name=$2 fault=$3 fault_end=$4 limit=$5 note=${6:-}
   local done_at rec="-" sent acts lost dup links left status=PASS
   if done_at=$(wait_complete "$n" "$limit"); then rec="$(elapsed "$fault_end" "$done_at") s"; fi
+  wait_sim_quiet "${DRAIN:-60}" || note+=" the simulator still had deliveries in flight;"
   wait_drained "${DRAIN:-60}" || true
   sleep 2 # a late duplicate would show up now
   sent=$(expected | wc -l)
@@ -323,21 +340,45 @@ print_table() {
   awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | **%s** |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' "$CH/results.tsv"
 }
 
+# kept_rows DOC row|note|run: the table rows and notes of the previous
+# results in the doc whose scenarios this run did not run (a selection keeps
+# the others), or the run they come from.
+kept_rows() {
+  local doc=$1 kind=$2 ran
+  ran=" $(cut -f1 "$CH/results.tsv" | tr '\n' ' ') "
+  [ -f "$doc" ] || return 0
+  awk -v kind="$kind" -v ran="$ran" '
+    /chaos:results:begin/ { f = 1; next }
+    /chaos:results:end/ { f = 0 }
+    !f { next }
+    kind == "row" && /^\| [0-9]+ \|/ { split($0, a, " "); if (index(ran, " " a[2] " ") == 0) print }
+    kind == "note" && /^- [0-9]+ / { split($0, a, " "); if (index(ran, " " a[2] " ") == 0) print }
+    kind == "run" && /^Run `/ { run = $0; sub(/^Run /, "", run) }
+    kind == "run" && /^\(the oldest: `/ { origin = $0; sub(/^\(the oldest: /, "", origin); sub(/\)\.$/, "", origin) }
+    END { if (kind == "run") print (origin != "" ? origin : run) }' "$doc"
+}
+
 write_doc() {
-  local doc=docs/RELIABILITY.md tmp
+  local doc=docs/RELIABILITY.md tmp kept
   tmp=$(mktemp)
+  kept=$(kept_rows "$doc" row)
   {
     echo "<!-- chaos:results:begin (written by deploy/local/chaos.sh; edit outside the markers) -->"
     echo "Run \`$RUN_CMD\` on $(date -u '+%Y-%m-%d %H:%M UTC'), $((SECONDS - T0)) s in all."
+    if [ -n "$kept" ]; then
+      echo "Scenarios $(cut -f1 "$CH/results.tsv" | tr '\n' ' ')ran now; the other rows are kept from earlier runs"
+      echo "(the oldest: $(kept_rows "$doc" run))."
+    fi
     echo "Machine: $(uname -srm), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
     echo "$(awk '/MemTotal/ { printf "%.0f GB RAM", $2 / 1048576 }' /proc/meminfo); $(go version | cut -d' ' -f3),"
     echo "$(redis-server --version | cut -d' ' -f1-3) (AOF, appendfsync everysec), $("$PG_BIN/postgres" --version)."
     echo
-    print_table
+    # awk, not head: head would close the pipe early, and SIGPIPE under pipefail ends the script.
+    { print_table | awk 'NR <= 2'; { print_table | awk 'NR > 2'; [ -z "$kept" ] || echo "$kept"; } | sort -t'|' -k2,2n; }
     echo
     echo "Per scenario (raw notes):"
     echo
-    awk -F'\t' '{ printf "- %s %s: %s\n", $1, $2, $11 }' "$CH/results.tsv"
+    { awk -F'\t' '{ printf "- %s %s: %s\n", $1, $2, $11 }' "$CH/results.tsv"; kept_rows "$doc" note; } | sort -k2,2n
     echo "<!-- chaos:results:end -->"
   } >"$tmp"
   if [ -f "$doc" ] && grep -q 'chaos:results:begin' "$doc"; then
@@ -351,6 +392,6 @@ write_doc() {
   rm -f "$tmp"
   say "results written to $doc"
 }
-RUN_CMD=${RUN_CMD:-make chaos}
+RUN_CMD=${RUN_CMD:-${CHAOS_SCENARIOS:+CHAOS_SCENARIOS=\"$CHAOS_SCENARIOS\" }make chaos}
 
 . "$root/deploy/local/chaos/scenarios.sh"

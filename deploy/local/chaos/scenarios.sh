@@ -154,3 +154,91 @@ scenario_7() {
   finish 7 "$name" "$fault" "$end" 30 "$note"
   if [ "$subs_now" != "$ENABLED_MAILBOXES" ]; then sed -i '$ s/\tPASS\t/\tFAIL\t/' "$CH/results.tsv"; fi
 }
+
+# ------------------------------------------------- delivery as Graph does it
+# Scenarios 8–12 switch on the simulator's delivery knobs (graphsim
+# delivery.go): Graph's latency, duplicates, the Sent Items copy that 404s
+# for a while, and its 4-hour retry schedule when our endpoint fails.
+# timeScale compresses Graph's durations so that a run takes seconds.
+
+# 8. Each notification late by 20 s to 3 min (Graph's documented range,
+# compressed 10-fold: 2–18 s), so that they also arrive out of order.
+scenario_8() {
+  local name="latency + reordering" fault="notifyLatency=20s-3m (random per notification, so reordered), timeScale=0.1"
+  env_up 8 || { fail_setup 8 "$name" "$fault"; return; }
+  faults '{"reset":true,"notifyLatency":"20s-3m","timeScale":0.1}'
+  inject 8 60 4
+  local end
+  end=$(now)
+  # The latency stays on until the last held notification went out.
+  finish 8 "$name" "$fault" "$end" 60
+}
+
+# 9. Half of the notifications delivered a second time, in a POST of their
+# own, up to 30 s later (3 s compressed): often after the first copy's task
+# has completed, so that the task ID no longer collapses them.
+scenario_9() {
+  local name="duplicates, late" fault="duplicateRate=0.5, duplicateDelay=0s-30s, notifyLatency=0s-10s, timeScale=0.1"
+  env_up 9 || { fail_setup 9 "$name" "$fault"; return; }
+  faults '{"reset":true,"duplicateRate":0.5,"duplicateDelay":"0s-30s","notifyLatency":"0s-10s","timeScale":0.1}'
+  inject 9 60 4
+  local end
+  end=$(now)
+  finish 9 "$name" "$fault" "$end" 60
+}
+
+# 10. Sent mail: the Sent Items copy is notified at once but answers 404
+# for 20 s to 100 s (random per mail, real time); the message task backs
+# off (10 s, 20 s, 30 s, 1 min, 2 min, …) until it can read it. A task that
+# gave up after a minute (the schedule before issue 13) lost about half of
+# them until the 30-minute sweep.
+scenario_10() {
+  local name="Sent Items copy 404s" fault="notFoundAfterCreated=20s-100s in sentitems, outbound mails"
+  env_up 10 || { fail_setup 10 "$name" "$fault"; return; }
+  faults '{"reset":true,"notFoundAfterCreated":"20s-100s","notFoundFolders":["sentitems"]}'
+  INJ_FOLDER=sentitems inject 10 40 4
+  local end note
+  end=$(now)
+  note=" messages that answered 404 first: $(sim GET /_sim/state | jq -c '.notifications.notFoundAfterCreated');"
+  DRAIN=240 finish 10 "$name" "$fault" "$end" 240 "$note"
+}
+
+# 11. The web role down for 20 s under load: Graph retries the failed
+# POSTs on its exponential schedule (10 min, 20 min, 40 min, … up to 4 h,
+# compressed 500-fold: 1.2 s, 2.4 s, … 28.8 s), and they arrive after the
+# restart.
+scenario_11() {
+  local name="endpoint down, Graph retries" fault="web role stopped 20 s; retryWindow=4h, timeScale=0.002"
+  env_up 11 || { fail_setup 11 "$name" "$fault"; return; }
+  faults '{"reset":true,"retryWindow":"4h","timeScale":0.002}'
+  inject_bg 11 80 4
+  sleep 5
+  stop_pid "$WEB_PID" 30
+  sleep 20
+  start_web || { fail_setup 11 "$name" "$fault"; return; }
+  local end note
+  end=$(now)
+  wait "$INJ_PID" || true
+  note=" the simulator's retries: $(sim GET /_sim/state | jq -c '{retries: .notifications.retries, failed: .notifications.failed}');"
+  DRAIN=90 finish 11 "$name" "$fault" "$end" 90 "$note"
+}
+
+# 12. The web role down for longer than Graph retries (4 h, compressed
+# 1,000-fold to 14.4 s): the notifications are dropped; Graph then reports
+# "missed" (retried in turn until the endpoint is back), and the delta sync
+# it triggers stores the dropped mail.
+scenario_12() {
+  local name="endpoint down > 4 h" fault="web role stopped 25 s; retryWindow=4h, timeScale=0.001, missedAfterDrop"
+  env_up 12 || { fail_setup 12 "$name" "$fault"; return; }
+  faults '{"reset":true,"retryWindow":"4h","timeScale":0.001,"missedAfterDrop":true}'
+  inject_bg 12 60 4
+  sleep 3
+  stop_pid "$WEB_PID" 30
+  sleep 25
+  start_web || { fail_setup 12 "$name" "$fault"; return; }
+  local end note
+  end=$(now)
+  wait "$INJ_PID" || true
+  note=" the simulator: $(sim GET /_sim/state | jq -c '.notifications | {retries, failed, lifecycleDelivered, lifecycleFailed}');"
+  DRAIN=120 finish 12 "$name" "$fault" "$end" 120 "$note"
+}
