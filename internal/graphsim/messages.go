@@ -439,21 +439,9 @@ func (s *Server) handleMessageValue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
-	u := s.user(r.PathValue("uid"))
-	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context":    baseURL(r) + "/v1.0/$metadata#users/$entity",
-		"id":                u.ID,
-		"displayName":       u.DisplayName,
-		"mail":              nullable(u.Mail),
-		"userPrincipalName": u.UPN,
-		"businessPhones":    []string{},
-		"givenName":         nil,
-		"surname":           nil,
-		"jobTitle":          nil,
-		"mobilePhone":       nil,
-		"officeLocation":    nil,
-		"preferredLanguage": nil,
-	})
+	body := userJSON(s.user(r.PathValue("uid")))
+	body["@odata.context"] = baseURL(r) + "/v1.0/$metadata#users/$entity"
+	writeJSON(w, http.StatusOK, body)
 }
 
 func nullable(s string) any {
