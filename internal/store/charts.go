@@ -138,15 +138,14 @@ func (s *Store) MailboxCounts(ctx context.Context) (MailboxCounts, error) {
 		SubFailed int    `db:"sub_failed"`
 		N         int    `db:"n"`
 	}
+	// The state is mailboxStateSQL, the /ops page's: one definition of the
+	// states, so a new one is counted here too.
 	err := s.db.SelectContext(ctx, &rows, s.q(`
 		SELECT state, last_error, sub_failed, COUNT(*) AS n FROM (
-			SELECT CASE WHEN NOT e.active THEN 'inactive' WHEN COALESCE(ms.disabled, FALSE) THEN 'disabled'
-			            WHEN ms.access_denied_at IS NOT NULL THEN 'access_denied' ELSE 'enabled' END AS state,
-			       CASE WHEN COALESCE(ms.last_error, '') <> '' THEN 1 ELSE 0 END AS last_error,
-			       CASE WHEN sb.status = ? THEN 1 ELSE 0 END AS sub_failed
-			FROM employees e LEFT JOIN mailbox_states ms ON ms.employee_id = e.id
-			LEFT JOIN subscriptions sb ON sb.employee_id = e.id
-			WHERE e.mailbox_norm IS NOT NULL AND e.mailbox_norm <> '') m
+			SELECT `+mailboxStateSQL()+` AS state,
+			       CASE WHEN m.last_error <> '' THEN 1 ELSE 0 END AS last_error,
+			       CASE WHEN sub.status = ? THEN 1 ELSE 0 END AS sub_failed`+
+		mailboxPageFrom+`) c
 		GROUP BY state, last_error, sub_failed`), SubscriptionFailed)
 	if err != nil {
 		return MailboxCounts{}, fmt.Errorf("store: counting mailboxes: %w", err)

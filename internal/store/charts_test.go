@@ -166,13 +166,18 @@ func BenchmarkDecisionHours(b *testing.B) {
 func TestMailboxCounts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		if _, err := s.ImportCRM(ctx, sampleCRM()); err != nil {
+		crm := sampleCRM()
+		crm.Employees = append(crm.Employees, model.Employee{ID: 99, Name: "Jana Roth", Email: "jana.roth@dedenet.de", ExchangeMailbox: ptr("j.roth@dedenet.onmicrosoft.com"), Active: true})
+		if _, err := s.ImportCRM(ctx, crm); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SetMailboxError(ctx, 1, "delta: 503"); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.MarkMailboxAccessDenied(ctx, 2, "403"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkMailboxNotFound(ctx, 99, "404 ErrorInvalidUser"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.MailboxCounts(ctx)
@@ -190,7 +195,7 @@ func TestMailboxCounts(t *testing.T) {
 				want.LastError++
 			}
 		}
-		if diff := cmp.Diff(want, got); diff != "" || got.ByState[store.MailboxAccessDenied] != 1 || got.LastError != 1 {
+		if diff := cmp.Diff(want, got); diff != "" || got.ByState[store.MailboxAccessDenied] != 1 || got.ByState[store.MailboxNotFound] != 1 || got.LastError != 1 {
 			t.Errorf("counts (-from Mailboxes +MailboxCounts):\n%s\ngot %+v", diff, got)
 		}
 	})
