@@ -183,6 +183,17 @@ func TestOpsPagesAtScale(t *testing.T) {
 	if got := len(addresses(body)); got != 50 || !strings.Contains(body, `id="all-mailboxes"`) {
 		t.Errorf("status page: %d mailboxes, want 50 and a link to all", got)
 	}
+	// The other panels at their largest (scaleStore): a week of charts and
+	// every active mailbox in its first sync, of which 20 are listed.
+	for _, id := range []string{`id="chart-decisions"`, `id="chart-latency"`, `id="first-syncs"`} {
+		if !strings.Contains(body, id) {
+			t.Errorf("status page at scale lacks %s", id)
+		}
+	}
+	syncing := n - n/scaleInactive
+	if want := fmt.Sprintf("… and %d more first syncs in progress.", syncing-20); !strings.Contains(body, want) {
+		t.Errorf("status page at scale: no %q", want)
+	}
 
 	// total checks the caption's count and returns the rows' numbers.
 	total := func(body string, want int) []int {

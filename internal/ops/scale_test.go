@@ -90,7 +90,21 @@ func scaleStore(t testing.TB, n, m int) *store.Store {
 			       '["kunde' || j % 1000 || '@example.org"]', CASE WHEN j % 10 < 2 THEN 'kunde' || j % 1000 || '@example.org' ELSE '' END,
 			       $3::timestamptz - ($2::int - j) * interval '1 second'
 			FROM generate_series(1, $2::int) j`, []any{n, m, now}},
-		{`VACUUM ANALYZE employees, mailbox_states, subscriptions, alerts, decisions`, nil},
+		// A full week of the charts' rollup, every verdict in every latency
+		// bucket and shard (more rows than real mail fills), and every
+		// active mailbox in its first sync: the status page's panels at
+		// their largest.
+		{`INSERT INTO decision_hours (hour, outcome, reason, latency_le_ms, shard, n)
+			SELECT date_trunc('hour', $1::timestamptz) - h * interval '1 hour', v.outcome, v.reason, b, sh, 1 + (h + sh) % 7
+			FROM generate_series(0, 167) h,
+			     (VALUES ('imported', 'matched'), ('duplicate', 'matched'), ('ignored', 'no_match'), ('ignored', 'internal'),
+			             ('ignored', 'ignored_domain'), ('ignored', 'excluded_folder'), ('ignored', 'draft')) v (outcome, reason),
+			     unnest(ARRAY[-1, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000]::bigint[]) b,
+			     generate_series(0, 3) sh`, []any{now}},
+		{`INSERT INTO sync_progress (employee_id, started_at, updated_at, folders_total, folders_done, messages_seen, messages_done, items_total, items_done, folder)
+			SELECT i, $2::timestamptz - i * interval '1 second', $2::timestamptz, 12, i % 12, 40 * (i % 12) + 7, 40 * (i % 12), 600, 40 * (i % 12), 'Inbox'
+			FROM generate_series(1, $1::int) i WHERE i % $3 <> 0`, []any{n, now, scaleInactive}},
+		{`VACUUM ANALYZE employees, mailbox_states, subscriptions, alerts, decisions, decision_hours, sync_progress`, nil},
 	}
 	for _, s := range stmts {
 		if _, err := db.ExecContext(ctx, s.q, s.args...); err != nil {
