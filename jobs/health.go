@@ -273,7 +273,7 @@ func (h *HealthHandler) checkDeadTasks(ctx context.Context, _ time.Time) error {
 		h.raise(ctx, alert.Alert{Kind: alert.KindTasksDead, Key: d.TaskType, Data: d})
 	}
 	for _, t := range []string{queue.TypeProcessMessage, queue.TypeLifecycle, queue.TypeSyncMailbox, queue.TypeEnsureSubscriptions, queue.TypeFileAttachments, queue.TypeHealthCheck,
-		crmhook.TypeDeliver, crmhook.TypeDispatch} {
+		TypeRematch, TypeRematchMessage, crmhook.TypeDeliver, crmhook.TypeDispatch} {
 		if !seen[t] {
 			h.clear(ctx, alert.KindTasksDead, t)
 		}

@@ -115,7 +115,7 @@ func Serve(ctx context.Context, o Options) error {
 	insp := asynq.NewInspector(redisOpt)
 	defer insp.Close()
 	metrics.RegisterQueues(reg, o.Log, queues, queueStats(insp))
-	metrics.RegisterMailboxes(reg, o.Log, mailboxCounts(st))
+	metrics.RegisterMailboxes(reg, o.Log, store.MailboxStates(), mailboxCounts(st))
 	// The worker files attachments into the document store; the web role
 	// serves them to the CRM (GET /api/v1/documents/{id}/content).
 	docs, err := documents.Open(cfg.DocumentsURL, documents.WebDAVOptions{Logger: o.Log})

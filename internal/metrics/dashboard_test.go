@@ -39,7 +39,7 @@ func exported(t *testing.T) map[string]bool {
 	m := metrics.New(reg)
 	log := slog.New(slog.DiscardHandler)
 	metrics.RegisterQueues(reg, log, []string{"critical", "default", "low"}, func(context.Context) ([]metrics.QueueStats, error) { return nil, nil })
-	metrics.RegisterMailboxes(reg, log, func(context.Context) (metrics.MailboxCounts, error) { return metrics.MailboxCounts{}, nil })
+	metrics.RegisterMailboxes(reg, log, []string{"enabled", "access_denied", "not_found"}, func(context.Context) (metrics.MailboxCounts, error) { return metrics.MailboxCounts{}, nil })
 	metrics.RegisterReadiness(reg, log, []metrics.ReadyCheck{{Name: "redis", Check: func(context.Context) error { return nil }}})
 	// Appear on their first event (labelled by what happened).
 	m.Decisions.WithLabelValues("imported", "matched").Inc()
@@ -196,7 +196,7 @@ func TestScrapeGauges(t *testing.T) {
 		}
 	}
 	reg := metrics.NewRegistry()
-	metrics.RegisterMailboxes(reg, slog.New(slog.DiscardHandler), func(context.Context) (metrics.MailboxCounts, error) {
+	metrics.RegisterMailboxes(reg, slog.New(slog.DiscardHandler), []string{"enabled"}, func(context.Context) (metrics.MailboxCounts, error) {
 		return metrics.MailboxCounts{}, context.DeadlineExceeded
 	})
 	mfs, err := reg.Gather()

@@ -23,9 +23,6 @@ type QueueStats struct {
 	Latency time.Duration
 }
 
-// MailboxStates are the states of connector_mailboxes (store.Mailbox.State).
-var MailboxStates = []string{"enabled", "disabled", "inactive", "access_denied"}
-
 // MailboxErrorKinds are the kinds of connector_mailboxes_in_error.
 var MailboxErrorKinds = []string{"last_error", "subscription_failed"}
 
@@ -39,8 +36,8 @@ type MailboxCounts struct {
 // ScrapeTimeout bounds each read at scrape time.
 const ScrapeTimeout = 3 * time.Second
 
-// scrapeReadErrors counts failed reads, by gauge; shared by the collectors
-// of one registry.
+// scrapeCollector reads its gauges at every scrape and counts the failed
+// reads.
 type scrapeCollector struct {
 	descs   []*prometheus.Desc
 	collect func(ctx context.Context, ch chan<- prometheus.Metric) error
@@ -106,11 +103,12 @@ func RegisterQueues(reg prometheus.Registerer, log *slog.Logger, queues []string
 }
 
 // RegisterMailboxes registers connector_mailboxes{state} and
-// connector_mailboxes_in_error{kind}, read at every scrape; every state and
-// kind appears, at zero when there is none.
-func RegisterMailboxes(reg prometheus.Registerer, log *slog.Logger, read func(context.Context) (MailboxCounts, error)) {
+// connector_mailboxes_in_error{kind}, read at every scrape; every state (the
+// caller's list: store.MailboxStates) and kind appears, at zero when there
+// is none.
+func RegisterMailboxes(reg prometheus.Registerer, log *slog.Logger, mailboxStates []string, read func(context.Context) (MailboxCounts, error)) {
 	states := prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "mailboxes"),
-		"Mailboxes (employees with an Exchange mailbox), by state (enabled, disabled, inactive, access_denied).", []string{"state"}, nil)
+		"Mailboxes (employees with an Exchange mailbox), by state (enabled, disabled, inactive, access_denied, not_found).", []string{"state"}, nil)
 	inError := prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "mailboxes_in_error"),
 		"Enabled mailboxes in error, by kind (last_error: the last sync or Graph call failed; subscription_failed).", []string{"kind"}, nil)
 	reg.MustRegister(&scrapeCollector{descs: []*prometheus.Desc{states, inError}, name: "mailboxes", errors: newScrapeErrors("mailboxes"), log: orDefault(log),
@@ -119,7 +117,7 @@ func RegisterMailboxes(reg prometheus.Registerer, log *slog.Logger, read func(co
 			if err != nil {
 				return err
 			}
-			for _, s := range MailboxStates {
+			for _, s := range mailboxStates {
 				ch <- prometheus.MustNewConstMetric(states, prometheus.GaugeValue, float64(n.ByState[s]), s)
 			}
 			for _, k := range MailboxErrorKinds {
