@@ -133,15 +133,10 @@ type RematchStats struct {
 // it makes no Graph request and writes nothing.
 func PlanRematch(ctx context.Context, st *store.Store, since time.Time, hit func(RematchHit) error) (RematchStats, error) {
 	var stats RematchStats
-	settings, err := st.Settings(ctx)
+	rules, err := compileRules(ctx, st)
 	if err != nil {
 		return stats, err
 	}
-	employees, err := st.EmployeeAddresses(ctx)
-	if err != nil {
-		return stats, err
-	}
-	rules := match.NewRules(settings, employees)
 	var cursor store.RematchCursor
 	prepared := make([]match.Prepared, 0, rematchPage)
 	for {

@@ -62,10 +62,7 @@ func (m *mailboxes) graphFailure(ctx context.Context, mb store.Mailbox, err erro
 		// subscription upkeep re-checks the mailbox with back-off.
 		log.Error("mailbox access denied; marking it and stopping", slog.Any("error", err))
 		m.cache.forget(mb.EmployeeID)
-		if merr := m.st.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error()); merr != nil {
-			return merr
-		}
-		return nil
+		return m.st.MarkMailboxAccessDenied(ctx, mb.EmployeeID, err.Error())
 	case errors.Is(err, grapherr.ErrUserNotFound):
 		// Graph does not know the user (deleted, renamed): retrying cannot
 		// help; the subscription upkeep looks the address up again and
@@ -169,7 +166,7 @@ func (c *rulesCache) get(ctx context.Context) (*match.Rules, error) {
 	if c.rules != nil && time.Since(c.at) < rulesTTL {
 		return c.rules, nil
 	}
-	r, err := c.compile(ctx)
+	r, err := compileRules(ctx, c.st)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +177,7 @@ func (c *rulesCache) get(ctx context.Context) (*match.Rules, error) {
 // fresh compiles the matching rules from the database, bypassing (and
 // refreshing) the cache.
 func (c *rulesCache) fresh(ctx context.Context) (*match.Rules, error) {
-	r, err := c.compile(ctx)
+	r, err := compileRules(ctx, c.st)
 	if err != nil {
 		return nil, err
 	}
@@ -190,12 +187,14 @@ func (c *rulesCache) fresh(ctx context.Context) (*match.Rules, error) {
 	return r, nil
 }
 
-func (c *rulesCache) compile(ctx context.Context) (*match.Rules, error) {
-	settings, err := c.st.Settings(ctx)
+// compileRules builds the matching rules from the stored settings and
+// employees.
+func compileRules(ctx context.Context, st *store.Store) (*match.Rules, error) {
+	settings, err := st.Settings(ctx)
 	if err != nil {
 		return nil, err
 	}
-	employees, err := c.st.EmployeeAddresses(ctx)
+	employees, err := st.EmployeeAddresses(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 		}
 	}
 	if err != nil {
-		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, s.failure("create", strings.TrimRight(s.publicURL, "/")+"/graph/notifications", err, log)); ferr != nil {
+		if ferr := s.st.SubscriptionFailedNow(ctx, mb.EmployeeID, s.failure("create", s.endpoint("notifications"), err, log)); ferr != nil {
 			return ferr
 		}
 		if errors.Is(err, grapherr.ErrUserNotFound) {
@@ -206,15 +206,20 @@ func (s *subscriber) subscribe(ctx context.Context, mb store.Mailbox, reason str
 	return s.enqueueSync(ctx, mb.EmployeeID, reason)
 }
 
+// endpoint is the public URL of one of our Graph endpoints
+// ("notifications", "lifecycle").
+func (s *subscriber) endpoint(name string) string {
+	return strings.TrimRight(s.publicURL, "/") + "/graph/" + name
+}
+
 // create asks Graph for the mailbox's subscription, naming its user as
 // Graph paths must (Mailbox.GraphRef: the resolved ID or the address).
 func (s *subscriber) create(ctx context.Context, mb store.Mailbox) (model.Subscription, error) {
-	base := strings.TrimRight(s.publicURL, "/")
 	return s.graph.CreateSubscription(ctx, model.Subscription{
 		Resource:                 "/users/" + mb.GraphRef() + "/messages",
 		ChangeType:               "created",
-		NotificationURL:          base + "/graph/notifications",
-		LifecycleNotificationURL: base + "/graph/lifecycle",
+		NotificationURL:          s.endpoint("notifications"),
+		LifecycleNotificationURL: s.endpoint("lifecycle"),
 		ClientState:              s.keys.Generate(mb.EmployeeID),
 		ExpiresAt:                s.expiry(mb.EmployeeID),
 	})
@@ -256,8 +261,7 @@ func (h *EnsureSubscriptionsHandler) renew(ctx context.Context, mb store.Mailbox
 		return h.subscriber.subscribe(ctx, mb, "recreated", log)
 	}
 	if err != nil {
-		url := strings.TrimRight(h.subscriber.publicURL, "/") + "/graph/notifications"
-		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, h.subscriber.failure("renew", url, err, log)); ferr != nil {
+		if ferr := h.st.SubscriptionFailedNow(ctx, mb.EmployeeID, h.subscriber.failure("renew", h.subscriber.endpoint("notifications"), err, log)); ferr != nil {
 			return ferr
 		}
 		if errors.Is(err, grapherr.ErrUserNotFound) {

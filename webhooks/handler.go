@@ -50,10 +50,7 @@ type Enqueuer interface {
 
 // ReadyCheck is one dependency /readyz checks, e.g. "redis" with a PING or
 // "database" with a ping of the SQL pool.
-type ReadyCheck struct {
-	Name  string
-	Check func(ctx context.Context) error
-}
+type ReadyCheck = metrics.ReadyCheck
 
 // Deps are what the Handler needs.
 type Deps struct {

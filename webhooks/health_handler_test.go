@@ -27,10 +27,10 @@ func TestReady(t *testing.T) {
 		wantCode int
 		wantBody string
 	}{
-		{"all up", []ReadyCheck{{"redis", ok}, {"database", ok}}, http.StatusOK, "redis: ok\ndatabase: ok\n"},
-		{"database down", []ReadyCheck{{"redis", ok}, {"database", down}}, http.StatusServiceUnavailable, "redis: ok\ndatabase: failed\n"},
-		{"both down", []ReadyCheck{{"redis", down}, {"database", down}}, http.StatusServiceUnavailable, "redis: failed\ndatabase: failed\n"},
-		{"hanging check times out", []ReadyCheck{{"redis", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}}, http.StatusServiceUnavailable, "redis: failed\n"},
+		{"all up", []ReadyCheck{{Name: "redis", Check: ok}, {Name: "database", Check: ok}}, http.StatusOK, "redis: ok\ndatabase: ok\n"},
+		{"database down", []ReadyCheck{{Name: "redis", Check: ok}, {Name: "database", Check: down}}, http.StatusServiceUnavailable, "redis: ok\ndatabase: failed\n"},
+		{"both down", []ReadyCheck{{Name: "redis", Check: down}, {Name: "database", Check: down}}, http.StatusServiceUnavailable, "redis: failed\ndatabase: failed\n"},
+		{"hanging check times out", []ReadyCheck{{Name: "redis", Check: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}}, http.StatusServiceUnavailable, "redis: failed\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestReady(t *testing.T) {
 
 func TestReadyWithRealRedis(t *testing.T) {
 	ev := newEnv(t)
-	ev2 := newEnvWith(t, &fakeEnqueuer{}, ReadyCheck{"redis", func(ctx context.Context) error { return ev.rdb.Ping(ctx).Err() }})
+	ev2 := newEnvWith(t, &fakeEnqueuer{}, ReadyCheck{Name: "redis", Check: func(ctx context.Context) error { return ev.rdb.Ping(ctx).Err() }})
 	if rec := ev2.doInternal(http.MethodGet, PathReady); rec.Code != http.StatusOK {
 		t.Errorf("GET /readyz with Redis up: %d %q", rec.Code, rec.Body.String())
 	}

@@ -72,6 +72,7 @@ func TestMailReachesCRMWebhook(t *testing.T) {
 				t.Fatalf("not imported: %+v", d)
 			}
 			start := time.Now()
+			giveUp := time.After(30 * time.Second) // a failsafe, not a target
 			for {
 				select {
 				case e := <-events:
@@ -81,17 +82,14 @@ func TestMailReachesCRMWebhook(t *testing.T) {
 					if e.Data.ID != *d.ActivityID {
 						continue // an activity of the first sync
 					}
-					took := time.Since(start)
-					if took > 10*time.Second {
-						t.Errorf("the webhook took %s", took)
-					}
-					t.Logf("activity stored → webhook received: %s", took)
+					// How fast is measured (PERFORMANCE.md), not asserted here.
+					t.Logf("activity stored → webhook received: %s", time.Since(start))
 					// The counter moves once the handler returns, after the CRM answered.
 					s.waitFor(t, "the delivered webhook on /metrics", func() bool {
 						return strings.Contains(s.getInternal(t, "/metrics"), `connector_crm_webhook_deliveries_total{outcome="delivered"}`)
 					})
 					return
-				case <-time.After(30 * time.Second):
+				case <-giveUp:
 					t.Fatalf("no webhook for activity %d", *d.ActivityID)
 				}
 			}

@@ -50,11 +50,7 @@ func newWeb(o Options, d webDeps) ([]func(context.Context) error, error) {
 		{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		{Name: "database", Check: st.Ping},
 	}
-	var readyMetric []metrics.ReadyCheck
-	for _, r := range ready {
-		readyMetric = append(readyMetric, metrics.ReadyCheck(r))
-	}
-	metrics.RegisterReadiness(reg, o.Log, readyMetric)
+	metrics.RegisterReadiness(reg, o.Log, ready)
 	h, err := webhooks.New(webhooks.Deps{
 		Enqueuer: tasks, Keys: keys, Metrics: m, Gatherer: reg, Logger: o.Log, Ready: ready,
 	})

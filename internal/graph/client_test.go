@@ -403,15 +403,13 @@ func TestTypedErrors(t *testing.T) {
 	}
 	// A huge fractional one returns at once instead of holding the worker.
 	e.sim.SetFaults(graphsim.Faults{ThrottleEveryN: 1, RetryAfter: "3600.5"})
+	// Had the call waited out the hour, the context would end it with a
+	// deadline error instead of the throttling one.
 	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	start := time.Now()
 	_, err = c.Message(hctx, anna, "x")
 	if ge := kindOf(t, err, grapherr.ErrThrottled); ge.RetryAfter < 3600*time.Second+500*time.Millisecond {
 		t.Errorf("huge fractional: retry after %v", ge.RetryAfter)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the call waited %v", d)
 	}
 	// A short one is.
 	m := e.message(t, "inbox", map[string]any{"subject": "x"})

@@ -169,15 +169,6 @@ func (c *Client) lenientDelta(ctx context.Context, op, u string, prefer []string
 	return model.DeltaPage{NextLink: body.NextLink, DeltaLink: body.DeltaLink}, msgs, nil
 }
 
-// FilteredDeltaCap is the most messages a filtered delta round returns:
-// "Applying $filter in a delta query returns only up to 5,000 messages …
-// If you don't include an $orderby expression, the return order isn't
-// guaranteed" (learn.microsoft.com/graph/delta-query-messages, ms.date
-// 2024-11-07; graph.md Errata). A first round that returned this many may
-// have left out an arbitrary part of the window: complete it with
-// ListReceived.
-const FilteredDeltaCap = 5000
-
 // ListReceived returns one page of a folder's messages received in
 // [since, until] (until zero: no upper bound), newest first, with the same
 // fields, SMTP extended properties and text body as Delta. With link set it

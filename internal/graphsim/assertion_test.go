@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	connsecret "github.com/dedesales/exchange-connector/internal/secret"
 )
 
 // testCert is an app certificate with its key, made as in production
@@ -125,7 +127,7 @@ func TestTokenByClientAssertion(t *testing.T) {
 		says                 string
 	}{
 		{"unregistered certificate", unregistered.assertion(t, "RS256", claims(nil)), clientAssertionType, "AADSTS700027",
-			"The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '" + Thumbprint(unregistered.cert) + "'"},
+			"The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '" + connsecret.Thumbprint(unregistered.cert) + "'"},
 		{"signature", forged.assertion(t, "RS256", claims(nil)), clientAssertionType, "AADSTS700027", "Client assertion contains an invalid signature."},
 		{"audience", registered.assertion(t, "PS256", claims(func(c map[string]any) { c["aud"] = "https://login.microsoftonline.com/common/oauth2/v2.0/token" })),
 			clientAssertionType, "AADSTS50012", "audience"},
@@ -176,21 +178,6 @@ func TestTokenByClientAssertion(t *testing.T) {
 	if code, _, e := s.do("POST", "/_sim/certificates", map[string]any{"add": map[string]any{"pem": "nope"}}, nil); code != http.StatusBadRequest {
 		t.Errorf("bad PEM: %d %v", code, e)
 	}
-}
-
-// Thumbprint is Entra's SHA-1 thumbprint of c (test helper).
-func Thumbprint(c *x509.Certificate) string {
-	sum := sha1.Sum(c.Raw)
-	return strings.ToUpper(strings.TrimSpace(hexString(sum[:])))
-}
-
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, x := range b {
-		out = append(out, digits[x>>4], digits[x&15])
-	}
-	return string(out)
 }
 
 // The app registration lists registered certificates as keyCredentials.

@@ -95,15 +95,6 @@ func (s *Sim) SetFaults(ctx context.Context, faults map[string]any) error {
 	return s.do(ctx, http.MethodPost, "/_sim/faults", faults, nil)
 }
 
-// State returns GET /_sim/state.
-func (s *Sim) State(ctx context.Context) (*graphsim.State, error) {
-	var st graphsim.State
-	if err := s.do(ctx, http.MethodGet, "/_sim/state", nil, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
-}
-
 // Stats returns GET /_sim/stats (the counters, without the tenant).
 func (s *Sim) Stats(ctx context.Context) (*graphsim.Stats, error) {
 	var st graphsim.Stats

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,10 +85,10 @@ type mailboxParams struct {
 func mailboxParamsOf(c echo.Context) mailboxParams {
 	p := mailboxParams{Sort: c.QueryParam("sort"), Desc: c.QueryParam("desc") == "1"}
 	p.State = c.QueryParam("state")
-	if !contains(store.MailboxStates(), p.State) {
+	if !slices.Contains(store.MailboxStates(), p.State) {
 		p.State = ""
 	}
-	if !contains(store.MailboxSortKeys, p.Sort) {
+	if !slices.Contains(store.MailboxSortKeys, p.Sort) {
 		p.Sort = "address"
 	}
 	p.Errors = c.QueryParam("errors") == "1"
@@ -277,13 +278,4 @@ func mailboxRowOf(now time.Time, mb store.MailboxPageRow, counts []store.Mailbox
 		}
 	}
 	return r
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

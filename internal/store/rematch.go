@@ -112,14 +112,10 @@ func (s *Store) RematchPage(ctx context.Context, since time.Time, after RematchC
 	return out, after, nil
 }
 
-// lookupBatch bounds the keys of one look-up query (SQLite allows 32,766
-// parameters, PostgreSQL 65,535; each branch repeats its list).
-const lookupBatch = 1000
-
 // LookupMany answers the directory questions of many prepared decisions at
 // once: contacts and customers by the union of their addresses, customers by
 // the union of their domains, then the open leads and opportunities of every
-// customer found — a few queries with IN lists of at most lookupBatch keys
+// customer found — a few queries with IN lists of at most inChunk keys
 // instead of two queries per decision. The result serves match.Decide for
 // each of them (Lookups are keyed by address, domain and customer).
 func (s *Store) LookupMany(ctx context.Context, addresses, domains []string) (match.Lookups, error) {
@@ -133,7 +129,7 @@ func (s *Store) LookupMany(ctx context.Context, addresses, domains []string) (ma
 	addresses, domains = distinct(addresses), distinct(domains)
 	customers := map[int64]bool{}
 	for len(addresses) > 0 || len(domains) > 0 {
-		a, d := addresses[:min(lookupBatch, len(addresses))], domains[:min(lookupBatch, len(domains))]
+		a, d := addresses[:min(inChunk, len(addresses))], domains[:min(inChunk, len(domains))]
 		addresses, domains = addresses[len(a):], domains[len(d):]
 		err := s.lookupRows(ctx, &l, customers, func() (string, []any, error) { return hitsQuery(a, d) })
 		if err != nil {
@@ -146,7 +142,7 @@ func (s *Store) LookupMany(ctx context.Context, addresses, domains []string) (ma
 	}
 	slices.Sort(ids)
 	for len(ids) > 0 {
-		batch := ids[:min(lookupBatch, len(ids))]
+		batch := ids[:min(inChunk, len(ids))]
 		ids = ids[len(batch):]
 		err := s.lookupRows(ctx, &l, nil, func() (string, []any, error) { return sqlx.In(openDealsQuery, batch, batch) })
 		if err != nil {
